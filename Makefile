@@ -1,0 +1,88 @@
+# edgerec: `make demo` to try it, `make test` to check it. `make help` lists the rest.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+WASM_DIR := target/$(WASM_TARGET)/release
+TRAIN := target/debug/edgerec-train
+DATA ?= data/diginetica
+SHARED ?= ../shared/data
+PORT ?= 8787
+BUNDLE := build/site/models/model.bundle
+export WRANGLER_SEND_METRICS := false
+# worker-build must not download anything: hand it local tools.
+export WASM_BINDGEN_BIN = $(shell command -v wasm-bindgen)
+export ESBUILD_BIN = $(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
+
+RUST_SOURCES := $(shell find wasm trainer worker -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
+
+.PHONY: help setup demo test lint rust-test node-test eval model js worker site serve clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## install missing tools (wasm32 target, wasm-bindgen-cli, worker-build, npm packages)
+	@scripts/setup.sh
+
+demo: setup model js worker site ## train on the shipped sample, build, serve demo + API at http://127.0.0.1:8787
+	@echo "edgerec demo: http://127.0.0.1:$(PORT)/  (API: POST /v1/recommend, GET /v1/health; Ctrl-C stops)"
+	npx wrangler dev --ip 127.0.0.1 --port $(PORT)
+
+test: setup lint rust-test model js worker site node-test ## run every test (what CI runs)
+
+lint: ## rustfmt and clippy, warnings are errors
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --exclude edgerec-worker --exclude edgerec-js --all-targets -- -D warnings
+	$(CARGO) clippy -p edgerec -p edgerec-js -p edgerec-worker --target $(WASM_TARGET) -- -D warnings
+
+rust-test: ## native unit and integration tests
+	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js
+
+node-test: build/native-top20.jsonl ## JS API in Node, native/wasm parity, the worker in workerd
+	node --test tests/
+
+$(TRAIN): $(RUST_SOURCES)
+	$(CARGO) build -p edgerec-trainer
+	@touch $@
+
+model: $(BUNDLE) ## train the co-visitation model on the shipped sample
+
+$(BUNDLE): $(TRAIN) $(wildcard $(DATA)/*)
+	$(TRAIN) covisit --data $(DATA) --out $@
+
+build/native-top20.jsonl: $(BUNDLE) $(TRAIN)
+	$(TRAIN) recommend --bundle $(BUNDLE) --sessions $(DATA)/test_sessions.tsv --limit 1000 --k 20 --out $@
+
+js: build/pkg/node/edgerec_js.js build/pkg/web/edgerec_js.js ## the JS API: build/pkg/{node,web}
+
+$(WASM_DIR)/edgerec_js.wasm: $(RUST_SOURCES)
+	$(CARGO) build -p edgerec-js --release --target $(WASM_TARGET)
+	@touch $@
+
+build/pkg/%/edgerec_js.js: $(WASM_DIR)/edgerec_js.wasm
+	wasm-bindgen --target $(if $(filter node,$*),nodejs,web) --out-dir build/pkg/$* $<
+	@if [ $* = node ]; then echo '{"name":"edgerec","type":"commonjs","main":"edgerec_js.js","types":"edgerec_js.d.ts"}' > build/pkg/node/package.json; fi
+
+worker: worker/build/index.js ## the Cloudflare Worker (worker-build)
+
+worker/build/index.js: $(RUST_SOURCES)
+	cd worker && worker-build --release --no-opt
+	@touch $@
+
+site: $(BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/*) ## static assets: demo page, browser engine, bundle
+	mkdir -p build/site/pkg
+	cp web/demo/* build/site/
+	cp build/pkg/web/edgerec_js.js build/pkg/web/edgerec_js_bg.wasm build/site/pkg/
+
+serve: ## serve what is built, without rebuilding
+	npx wrangler dev --ip 127.0.0.1 --port $(PORT)
+
+eval: $(TRAIN) ## full-data evaluation (needs ../shared/data); writes results/ and RESULTS.md
+	$(TRAIN) -q covisit --data $(SHARED)/diginetica --out build/eval/diginetica-covisit.bundle \
+	  --results results/diginetica-covisit.json
+	scripts/results-md.py > RESULTS.md
+
+clean: ## remove build outputs
+	rm -rf build worker/build

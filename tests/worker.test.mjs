@@ -1,0 +1,124 @@
+// The worker running in workerd (through `wrangler dev`), over real HTTP on 127.0.0.1.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { root, nativeAnswers, f32 } from "./helpers.mjs";
+
+const port = Number(process.env.EDGEREC_TEST_PORT ?? 8797);
+const base = `http://127.0.0.1:${port}`;
+let wrangler;
+let log = "";
+
+before(async () => {
+  wrangler = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn"], {
+    cwd: root,
+    detached: true, // its own process group, so the whole tree stops with it
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  for (const stream of [wrangler.stdout, wrangler.stderr]) stream.on("data", (d) => (log += d));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
+    try {
+      const res = await fetch(`${base}/v1/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`wrangler dev did not become ready within 120 s:\n${log}`);
+});
+
+after(() => {
+  if (wrangler && wrangler.exitCode === null) process.kill(-wrangler.pid, "SIGTERM");
+});
+
+const post = async (body, headers = {}) => {
+  const res = await fetch(`${base}/v1/recommend`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, type: res.headers.get("content-type"), body: await res.json() };
+};
+
+test("health names the loaded model", async () => {
+  const res = await fetch(`${base}/v1/health`);
+  const body = await res.json();
+  assert.equal(body.status, "ok");
+  assert.equal(body.model_kind, "covisit");
+  assert.ok(body.counts.items > 1000);
+});
+
+test("valid requests get the same recommendations as the native engine", async () => {
+  for (const { request, response } of nativeAnswers().slice(0, 50)) {
+    const res = await post(request);
+    assert.equal(res.status, 200);
+    assert.match(res.type, /application\/json/);
+    assert.deepEqual(res.body.items.map((i) => i.id), response.items.map((i) => i.id));
+    assert.deepEqual(res.body.items.map((i) => f32(i.score)), response.items.map((i) => f32(i.score)));
+  }
+});
+
+const expectError = async (body, status, code, field) => {
+  const res = await post(body);
+  assert.equal(res.status, status, JSON.stringify(res.body));
+  assert.match(res.type, /application\/json/);
+  assert.equal(res.body.error.code, code);
+  assert.equal(res.body.error.field, field);
+  assert.ok(res.body.error.message.length > 10);
+  return res.body.error;
+};
+
+test("bad requests get a 4xx JSON error naming the problem, and the worker stays up", async () => {
+  await expectError("{not json", 400, "invalid_json", undefined);
+  await expectError("", 400, "invalid_json", undefined);
+  await expectError({ history: [12, 13] }, 400, "invalid_field", "history[0]");
+  await expectError({ history: "12" }, 400, "invalid_field", "history");
+  await expectError({ history: ["1"], k: "20" }, 400, "invalid_field", "k");
+  const range = await expectError({ history: ["1"], k: 0 }, 400, "invalid_field", "k");
+  assert.match(range.message, /out of range/);
+  await expectError({ history: ["1"], k: 1000 }, 400, "invalid_field", "k");
+  await expectError({ history: ["1"], k: -3 }, 400, "invalid_field", "k");
+  await expectError({ history: ["1"], user: "u1" }, 400, "unknown_field", "user");
+  await expectError({ k: 5 }, 400, "invalid_field", "history");
+  const big = JSON.stringify({ history: Array.from({ length: 20_000 }, (_, i) => String(i)) });
+  await expectError(big, 413, "body_too_large", undefined);
+
+  const wrongMethod = await fetch(`${base}/v1/recommend`);
+  assert.equal(wrongMethod.status, 405);
+  assert.equal((await wrongMethod.json()).error.code, "method_not_allowed");
+  const missing = await fetch(`${base}/v1/nothing`, { method: "POST" });
+  assert.equal(missing.status, 404);
+
+  // Still serving after all of that.
+  const ok = await post({ history: ["21115", "28626"], k: 5 });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body.items.length, 5);
+});
+
+test("a body over the limit without a Content-Length is refused too", async () => {
+  // A streamed body has no declared length, so the worker must measure what it read.
+  const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+  let sent = 0;
+  const stream = new ReadableStream({
+    pull(controller) {
+      if (sent++ < 6) controller.enqueue(chunk);
+      else controller.close();
+    },
+  });
+  const res = await fetch(`${base}/v1/recommend`, { method: "POST", body: stream, duplex: "half" });
+  assert.equal(res.status, 413);
+  assert.equal((await res.json()).error.code, "body_too_large");
+});
+
+test("the demo page and the browser engine are served", async () => {
+  const page = await fetch(`${base}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /edgerec/);
+  const wasm = await fetch(`${base}/pkg/edgerec_js_bg.wasm`);
+  assert.equal(wasm.status, 200);
+  assert.equal(new Uint8Array(await wasm.arrayBuffer())[0], 0x00);
+});

@@ -1,0 +1,140 @@
+//! Training the item-to-item co-visitation model.
+
+use std::collections::HashMap;
+
+use edgerec::{CovisitModel, CovisitParams};
+use serde::{Deserialize, Serialize};
+
+use crate::progress;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CovisitConfig {
+    /// Pairs of items at most this many steps apart in a session are counted.
+    pub window: usize,
+    /// Weight of a pair seen in reverse order (j before i) relative to forward order.
+    pub backward_weight: f32,
+    /// Neighbours kept per item (the bundle's size grows linearly with it).
+    pub max_neighbours: usize,
+    /// Serving: weight of the item d steps before the last is `recency_decay^d`.
+    pub recency_decay: f32,
+}
+
+impl Default for CovisitConfig {
+    fn default() -> Self {
+        // Chosen by a grid on a validation split of DIGINETICA's training sessions (last 10%); see RESULTS.md.
+        CovisitConfig {
+            window: 5,
+            backward_weight: 0.5,
+            max_neighbours: 40,
+            recency_decay: 0.6,
+        }
+    }
+}
+
+/// Counts co-visits in the training sessions. Item indices follow first appearance, so the
+/// same data always gives the same item table.
+pub fn train_covisit(sessions: &[Vec<String>], config: &CovisitConfig) -> CovisitModel {
+    let mut index_of: HashMap<&str, u32> = HashMap::new();
+    let mut item_ids = Vec::new();
+    let encoded: Vec<Vec<u32>> = sessions
+        .iter()
+        .map(|s| {
+            s.iter()
+                .map(|id| {
+                    *index_of.entry(id.as_str()).or_insert_with(|| {
+                        item_ids.push(id.clone());
+                        (item_ids.len() - 1) as u32
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let n = item_ids.len();
+    let mut popularity = vec![0u64; n];
+    // (from << 32 | to, weight) contributions, merged by sorting: deterministic and compact.
+    let mut pairs: Vec<(u64, f32)> = Vec::new();
+    let bar = progress::bar(encoded.len() as u64, "co-visits");
+    for session in &encoded {
+        for (a, &i) in session.iter().enumerate() {
+            popularity[i as usize] += 1;
+            for (d, &j) in session[a + 1..].iter().take(config.window).enumerate() {
+                if i == j {
+                    continue;
+                }
+                let w = 1.0 / (d + 1) as f32;
+                pairs.push(((i as u64) << 32 | j as u64, w));
+                if config.backward_weight > 0.0 {
+                    pairs.push(((j as u64) << 32 | i as u64, config.backward_weight * w));
+                }
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    pairs.sort_unstable_by_key(|p| p.0);
+    let mut neighbours: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
+    let mut k = 0;
+    while k < pairs.len() {
+        let key = pairs[k].0;
+        let mut w = 0f32;
+        while k < pairs.len() && pairs[k].0 == key {
+            w += pairs[k].1;
+            k += 1;
+        }
+        neighbours[(key >> 32) as usize].push((key as u32, w));
+    }
+    for list in &mut neighbours {
+        list.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        list.truncate(config.max_neighbours);
+    }
+    CovisitModel::new(
+        item_ids,
+        &popularity,
+        &neighbours,
+        CovisitParams {
+            recency_decay: config.recency_decay,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(items: &str) -> Vec<String> {
+        items.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn counts_forward_pairs_more_than_backward() {
+        let config = CovisitConfig {
+            window: 2,
+            backward_weight: 0.5,
+            max_neighbours: 10,
+            recency_decay: 1.0,
+        };
+        let model = train_covisit(&[s("a b c"), s("a b")], &config);
+        assert_eq!(model.item_ids(), ["a", "b", "c"]);
+        // After a: b (2 forward pairs at distance 1 = 2.0), c (distance 2 = 0.5).
+        let recs = model.recommend_indices(&[0], 3, false);
+        assert_eq!(recs.iter().map(|r| r.index).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(recs[0].score, 2.0);
+        assert_eq!(recs[1].score, 0.5);
+        // After c: b backward (0.5 * 1), a backward (0.5 * 0.5).
+        let recs = model.recommend_indices(&[2], 3, false);
+        assert_eq!(
+            recs.iter().map(|r| (r.index, r.score)).collect::<Vec<_>>(),
+            [(1, 0.5), (0, 0.25)]
+        );
+    }
+
+    #[test]
+    fn keeps_at_most_max_neighbours() {
+        let config = CovisitConfig {
+            max_neighbours: 1,
+            ..CovisitConfig::default()
+        };
+        let model = train_covisit(&[s("a b c d")], &config);
+        assert_eq!(model.num_neighbours(), 4);
+    }
+}

@@ -1,0 +1,10 @@
+//! edgerec's trainer as a library: the CLI (`edgerec-train`) is a thin layer over it.
+
+pub mod covisit;
+pub mod data;
+pub mod eval;
+pub mod progress;
+
+pub use covisit::{train_covisit, CovisitConfig};
+pub use data::{SessionData, TestCase};
+pub use eval::{evaluate, RankingMetrics};

@@ -1,0 +1,306 @@
+//! Item-to-item co-visitation with a popularity fallback.
+//!
+//! For each item the bundle stores its strongest co-visited neighbours (CSR layout). A session
+//! is scored by summing its items' neighbour lists, the most recent item weighted most
+//! (`recency_decay` per step back). Slots the neighbours cannot fill take the most popular items.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Source;
+use crate::bundle::{f32_bytes, f32_section, u32_bytes, u32_section, Bundle, BundleWriter};
+use crate::error::BundleError;
+
+pub const MODEL_KIND: &str = "covisit";
+
+/// Serving parameters stored in the manifest's `model_params`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CovisitParams {
+    /// Weight of the item `d` steps before the last one is `recency_decay^d`.
+    pub recency_decay: f32,
+}
+
+/// One ranked item: its index in the model's item table, score, and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredItem {
+    pub index: u32,
+    pub score: f32,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone)]
+pub struct CovisitModel {
+    item_ids: Vec<String>,
+    /// All item indices, most popular first (ties by index).
+    popularity_order: Vec<u32>,
+    /// CSR: the neighbours of item `i` are `neighbour_items[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<u32>,
+    neighbour_items: Vec<u32>,
+    neighbour_weights: Vec<f32>,
+    params: CovisitParams,
+}
+
+impl CovisitModel {
+    /// Builds a model from per-item neighbour lists (each sorted strongest first) and popularity counts.
+    pub fn new(
+        item_ids: Vec<String>,
+        popularity: &[u64],
+        neighbours: &[Vec<(u32, f32)>],
+        params: CovisitParams,
+    ) -> Self {
+        assert_eq!(item_ids.len(), popularity.len());
+        assert_eq!(item_ids.len(), neighbours.len());
+        let mut popularity_order: Vec<u32> = (0..item_ids.len() as u32).collect();
+        popularity_order.sort_by(|&a, &b| {
+            popularity[b as usize]
+                .cmp(&popularity[a as usize])
+                .then(a.cmp(&b))
+        });
+        let mut offsets = Vec::with_capacity(item_ids.len() + 1);
+        let (mut neighbour_items, mut neighbour_weights) = (Vec::new(), Vec::new());
+        offsets.push(0);
+        for list in neighbours {
+            for &(j, w) in list {
+                neighbour_items.push(j);
+                neighbour_weights.push(w);
+            }
+            offsets.push(neighbour_items.len() as u32);
+        }
+        CovisitModel {
+            item_ids,
+            popularity_order,
+            offsets,
+            neighbour_items,
+            neighbour_weights,
+            params,
+        }
+    }
+
+    pub fn item_ids(&self) -> &[String] {
+        &self.item_ids
+    }
+
+    pub fn params(&self) -> CovisitParams {
+        self.params
+    }
+
+    pub fn num_neighbours(&self) -> usize {
+        self.neighbour_items.len()
+    }
+
+    /// Ranks items for a session given as item indices, oldest first.
+    ///
+    /// Returns at most `k` items, highest score first, ties broken by item index so the order is
+    /// the same on every platform. Items in `history` are left out unless `include_seen`.
+    pub fn recommend_indices(
+        &self,
+        history: &[u32],
+        k: usize,
+        include_seen: bool,
+    ) -> Vec<ScoredItem> {
+        let n = self.item_ids.len();
+        let mut scores: Vec<(u32, f32)> = Vec::new();
+        // Dense accumulation: one pass over the neighbour lists, no hashing.
+        let mut acc = vec![0f32; n];
+        let mut touched = Vec::new();
+        let mut weight = 1f32;
+        for &item in history.iter().rev() {
+            let (start, end) = (
+                self.offsets[item as usize] as usize,
+                self.offsets[item as usize + 1] as usize,
+            );
+            for (&j, &w) in self.neighbour_items[start..end]
+                .iter()
+                .zip(&self.neighbour_weights[start..end])
+            {
+                if acc[j as usize] == 0.0 {
+                    touched.push(j);
+                }
+                acc[j as usize] += weight * w;
+            }
+            weight *= self.params.recency_decay;
+        }
+        let seen = |j: u32| !include_seen && history.contains(&j);
+        for j in touched {
+            if acc[j as usize] > 0.0 && !seen(j) {
+                scores.push((j, acc[j as usize]));
+            }
+        }
+        scores.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scores.truncate(k);
+        let mut out: Vec<ScoredItem> = scores
+            .into_iter()
+            .map(|(index, score)| ScoredItem {
+                index,
+                score,
+                source: Source::Covisit,
+            })
+            .collect();
+        if out.len() < k {
+            let chosen: Vec<u32> = out.iter().map(|s| s.index).collect();
+            let fill = self
+                .popularity_order
+                .iter()
+                .copied()
+                .filter(|&j| !seen(j) && !chosen.contains(&j))
+                .take(k - out.len());
+            // Fallback items rank below every co-visited one; their score only orders them.
+            let rank_base = out.len();
+            out.extend(fill.enumerate().map(|(r, index)| ScoredItem {
+                index,
+                score: -((rank_base + r + 1) as f32),
+                source: Source::Popular,
+            }));
+        }
+        out
+    }
+
+    /// Adds this model's sections and counts to a bundle.
+    pub fn write_to(&self, w: &mut BundleWriter) {
+        let mut ids = String::new();
+        for (i, id) in self.item_ids.iter().enumerate() {
+            if i > 0 {
+                ids.push('\n');
+            }
+            ids.push_str(id);
+        }
+        w.count("items", self.item_ids.len() as u64)
+            .count("neighbours", self.neighbour_items.len() as u64)
+            .section("item_ids", ids.as_bytes())
+            .section("popularity_order", &u32_bytes(&self.popularity_order))
+            .section("neighbour_offsets", &u32_bytes(&self.offsets))
+            .section("neighbour_items", &u32_bytes(&self.neighbour_items))
+            .section("neighbour_weights", &f32_bytes(&self.neighbour_weights));
+    }
+
+    /// The serving parameters a bundle for this model records.
+    pub fn params_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.params).expect("params serialise")
+    }
+
+    /// Reads the model from a verified bundle, checking every section against the manifest.
+    pub fn from_bundle(bundle: &Bundle<'_>) -> Result<Self, BundleError> {
+        let m = &bundle.manifest;
+        if m.model_kind != MODEL_KIND {
+            return Err(BundleError::UnsupportedModel {
+                found: m.model_kind.clone(),
+            });
+        }
+        let params: CovisitParams = serde_json::from_value(m.model_params.clone())
+            .map_err(|e| BundleError::InvalidManifest(format!("model_params: {e}")))?;
+        if !(params.recency_decay.is_finite() && params.recency_decay >= 0.0) {
+            return Err(BundleError::InvalidManifest(format!(
+                "model_params.recency_decay must be a finite number >= 0, got {}",
+                params.recency_decay
+            )));
+        }
+        let n_items = bundle.count("items")?;
+        let n_neighbours = bundle.count("neighbours")?;
+        let bad = |name: &str, problem: String| BundleError::InvalidSection {
+            name: name.to_string(),
+            problem,
+        };
+
+        let ids_text = std::str::from_utf8(bundle.section("item_ids")?)
+            .map_err(|e| bad("item_ids", format!("not UTF-8: {e}")))?;
+        let item_ids: Vec<String> = if ids_text.is_empty() {
+            Vec::new()
+        } else {
+            ids_text.split('\n').map(str::to_string).collect()
+        };
+        if item_ids.len() as u64 != n_items {
+            return Err(bad(
+                "item_ids",
+                format!(
+                    "holds {} ids but the manifest counts {n_items} items",
+                    item_ids.len()
+                ),
+            ));
+        }
+        let mut unique: Vec<&str> = item_ids.iter().map(String::as_str).collect();
+        unique.sort_unstable();
+        if let Some(w) = unique.windows(2).find(|w| w[0] == w[1]) {
+            return Err(bad("item_ids", format!("item id `{}` appears twice", w[0])));
+        }
+        if unique.first() == Some(&"") {
+            return Err(bad("item_ids", "an item id is empty".to_string()));
+        }
+
+        let popularity_order =
+            u32_section("popularity_order", bundle.section("popularity_order")?)?;
+        let mut check = vec![false; item_ids.len()];
+        let repeated_or_bad = popularity_order
+            .iter()
+            .find(|&&j| match check.get_mut(j as usize) {
+                Some(slot) => std::mem::replace(slot, true),
+                None => true,
+            });
+        if let Some(j) = repeated_or_bad {
+            let problem = format!("is not a permutation of the {n_items} items (index {j})");
+            return Err(bad("popularity_order", problem));
+        }
+        if popularity_order.len() as u64 != n_items {
+            return Err(bad(
+                "popularity_order",
+                format!("has {} entries for {n_items} items", popularity_order.len()),
+            ));
+        }
+
+        let offsets = u32_section("neighbour_offsets", bundle.section("neighbour_offsets")?)?;
+        if offsets.len() as u64 != n_items + 1 {
+            return Err(bad(
+                "neighbour_offsets",
+                format!(
+                    "has {} entries, expected items + 1 = {}",
+                    offsets.len(),
+                    n_items + 1
+                ),
+            ));
+        }
+        if offsets.first() != Some(&0)
+            || offsets.windows(2).any(|w| w[0] > w[1])
+            || u64::from(*offsets.last().unwrap_or(&0)) != n_neighbours
+        {
+            return Err(bad(
+                "neighbour_offsets",
+                format!("must rise from 0 to the neighbour count {n_neighbours}"),
+            ));
+        }
+        let neighbour_items = u32_section("neighbour_items", bundle.section("neighbour_items")?)?;
+        let neighbour_weights =
+            f32_section("neighbour_weights", bundle.section("neighbour_weights")?)?;
+        for (name, len) in [
+            ("neighbour_items", neighbour_items.len()),
+            ("neighbour_weights", neighbour_weights.len()),
+        ] {
+            if len as u64 != n_neighbours {
+                return Err(bad(
+                    name,
+                    format!("has {len} entries but the manifest counts {n_neighbours} neighbours"),
+                ));
+            }
+        }
+        if let Some(j) = neighbour_items.iter().find(|&&j| u64::from(j) >= n_items) {
+            return Err(bad(
+                "neighbour_items",
+                format!("item index {j} is out of range (there are {n_items} items)"),
+            ));
+        }
+        if let Some(w) = neighbour_weights
+            .iter()
+            .find(|w| !(w.is_finite() && **w > 0.0))
+        {
+            return Err(bad(
+                "neighbour_weights",
+                format!("weight {w} is not a finite positive number"),
+            ));
+        }
+        Ok(CovisitModel {
+            item_ids,
+            popularity_order,
+            offsets,
+            neighbour_items,
+            neighbour_weights,
+            params,
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! edgerec: the portable recommendation engine.
+//!
+//! The same code runs natively (trainer, benchmarks), in Node and browsers (through the
+//! `edgerec-js` bindings) and in Cloudflare Workers (through `edgerec-worker`). It does no
+//! I/O and spawns no threads: callers hand it bundle bytes and requests, it hands back answers.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), edgerec::Error> {
+//! let bytes = std::fs::read("model.bundle").unwrap();
+//! let engine = edgerec::Engine::from_bundle(&bytes)?;
+//! let answer = engine.recommend_json(r#"{"history": ["21553", "20071"], "k": 20}"#)?;
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod bundle;
+mod covisit;
+mod engine;
+mod error;
+
+pub use api::{
+    IgnoredItem, RecommendRequest, RecommendResponse, RecommendedItem, Source, MAX_HISTORY, MAX_K,
+    MAX_REQUEST_BYTES,
+};
+pub use bundle::{
+    Bundle, BundleWriter, Manifest, SectionEntry, FORMAT_VERSION, HEADER_LEN, MAGIC, TRAILER_LEN,
+};
+pub use covisit::{CovisitModel, CovisitParams, ScoredItem};
+pub use engine::Engine;
+pub use error::{BundleError, Error, RequestError};
