@@ -33,7 +33,7 @@ for data in sorted({r["data"]["name"] for r in runs}):
     out += ["| model | " + " | ".join(metrics) + " | bundle | source |", "|---|" + "---:|" * len(metrics) + "---:|---|"]
     for r in mine:
         cells = " | ".join(f"{r['metrics'].get(m, float('nan')):.2f}" for m in metrics)
-        size = f"{r['bundle_bytes'] / 2**20:.1f} MiB" if "bundle_bytes" in r else ""
+        size = f"{r['bundle_bytes'] / 2**20:.1f} MiB" if r.get("bundle_bytes") else ""
         out.append(f"| edgerec {r['model']} | {cells} | {size} | `results/{r['_file']}` |")
     for name, figures in PUBLISHED.get(data, []):
         cells = " | ".join(f"{figures[m]:.2f}" if m in figures else "" for m in metrics)

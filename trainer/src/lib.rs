@@ -3,7 +3,9 @@
 pub mod covisit;
 pub mod data;
 pub mod eval;
+pub mod events;
 pub mod progress;
+pub mod record;
 
 pub use covisit::{train_covisit, CovisitConfig};
 pub use data::{SessionData, TestCase};

@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use edgerec::{BundleWriter, Engine, RecommendRequest};
+use edgerec_trainer::record::{self, DataInfo, RunRecord};
 use edgerec_trainer::{data, evaluate, train_covisit, CovisitConfig, RankingMetrics, SessionData};
 use serde_json::json;
 
@@ -221,21 +222,38 @@ fn covisit(args: CovisitArgs) -> Result<()> {
     println!("wrote {} ({} bytes)", args.out.display(), bytes.len());
 
     if let Some(path) = &args.results {
-        let result = json!({
-            "model": "covisit",
-            "data": training_data,
-            "split": "standard (SR-GNN): every prefix of the last 7 days",
-            "protocol": "full catalog ranked, items in the prefix included",
-            "config": config,
-            "metrics": { format!("P@{}", metrics.k): metrics.precision, format!("MRR@{}", metrics.k): metrics.mrr },
-            "unknown_targets": metrics.unknown_targets,
-            "bundle_bytes": bytes.len(),
-            "train_seconds": train_seconds,
-            "created_at": created_at,
-            "code_version": env!("CARGO_PKG_VERSION"),
-            "command": std::env::args().collect::<Vec<_>>().join(" "),
-        });
-        create(path)?.write_all(serde_json::to_string_pretty(&result)?.as_bytes())?;
+        let record = RunRecord {
+            data: DataInfo {
+                name: args.name.clone(),
+                path: args.data.display().to_string(),
+                fingerprint_sha256: data.fingerprint.clone(),
+                sizes: [
+                    ("train_sessions", data.train.len()),
+                    ("test_cases", data.test.len()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v as u64))
+                .collect(),
+            },
+            split: "standard (SR-GNN): every prefix of the sessions of the last 7 days".to_string(),
+            protocol: "full catalog ranked, items in the prefix included".to_string(),
+            model: "covisit".to_string(),
+            config: serde_json::to_value(config)?,
+            metrics: [
+                (format!("P@{}", metrics.k), metrics.precision),
+                (format!("MRR@{}", metrics.k), metrics.mrr),
+            ]
+            .into_iter()
+            .collect(),
+            intervals: Default::default(),
+            curves: Vec::new(),
+            bundle_bytes: Some(bytes.len() as u64),
+            train_seconds,
+            created_at: created_at.clone(),
+            code_version: record::code_version(),
+            command: record::command_line(),
+        };
+        record.write(path)?;
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -1,0 +1,65 @@
+//! The canonical event and catalog model every reader produces and every model consumes.
+//!
+//! Shops' exports differ; a mapping file (see `mappings/`) says how a file's columns become these
+//! types, so nothing downstream depends on a particular source format.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What the user did. Custom names from a shop's own vocabulary are kept, not dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    View,
+    Click,
+    AddToCart,
+    RemoveFromCart,
+    Purchase,
+    Custom(String),
+}
+
+impl EventType {
+    /// Funnel depth: view/click < cart < purchase. Custom events rank with views.
+    pub fn funnel_stage(&self) -> u8 {
+        match self {
+            EventType::View | EventType::Custom(_) => 0,
+            EventType::Click => 1,
+            EventType::AddToCart | EventType::RemoveFromCart => 2,
+            EventType::Purchase => 3,
+        }
+    }
+}
+
+/// One behaviour event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub user_id: String,
+    /// Session id from the source if it has one; otherwise assigned by sessionisation.
+    pub session_id: Option<String>,
+    /// Unix time in milliseconds (UTC).
+    pub timestamp_ms: i64,
+    pub event_type: EventType,
+    pub item_id: String,
+    pub price: Option<f64>,
+    pub quantity: Option<u32>,
+    /// Free context fields (page, device, category id, ...), kept as the source gave them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, String>,
+}
+
+/// One catalog entry.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CatalogItem {
+    pub item_id: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// Category path from the root, e.g. `["electronics", "smartphone"]`.
+    #[serde(default)]
+    pub category_path: Vec<String>,
+    pub brand: Option<String>,
+    pub price: Option<f64>,
+    pub available: Option<bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
