@@ -196,7 +196,40 @@ mod tests {
         );
     }
 
+    fn engine_bytes() -> Vec<u8> {
+        let e = engine();
+        let mut w = BundleWriter::new(
+            "covisit",
+            e.model().params_json(),
+            "2026-11-29T00:00:00Z".into(),
+        );
+        e.model().write_to(&mut w);
+        w.finish()
+    }
+
     proptest! {
+        #[test]
+        fn a_changed_bundle_is_never_accepted(flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..4)) {
+            let mut bytes = engine_bytes();
+            for (at, mask) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] ^= mask;
+            }
+            if bytes != engine_bytes() {
+                prop_assert!(Engine::from_bundle(&bytes).is_err());
+            }
+        }
+
+        #[test]
+        fn a_truncated_or_extended_bundle_is_never_accepted(cut in any::<prop::sample::Index>(), extra in 1usize..64) {
+            let bytes = engine_bytes();
+            let err = Engine::from_bundle(&bytes[..cut.index(bytes.len())]).unwrap_err();
+            prop_assert_eq!(err.code(), "truncated");
+            let mut longer = bytes.clone();
+            longer.extend(std::iter::repeat_n(0u8, extra));
+            prop_assert_eq!(Engine::from_bundle(&longer).unwrap_err().code(), "trailing_data");
+        }
+
         #[test]
         fn never_more_than_k_never_seen_deterministic(
             history in proptest::collection::vec(prop::sample::select(vec!["a", "b", "c", "d", "e", "x"]), 0..8),
