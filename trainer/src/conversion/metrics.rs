@@ -32,18 +32,13 @@ pub fn roc_auc(probabilities: &[f64], labels: &[bool]) -> Option<f64> {
     }
     let order = ascending_order(probabilities);
     // Sum of the (1-based, tie-averaged) ranks of the positives.
-    let mut positive_rank_sum = 0.0;
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && probabilities[order[end]] == probabilities[order[start]] {
-            end += 1;
-        }
-        let average_rank = (start + 1 + end) as f64 / 2.0;
-        let tied_positives = order[start..end].iter().filter(|&&i| labels[i]).count();
-        positive_rank_sum += average_rank * tied_positives as f64;
-        start = end;
-    }
+    let positive_rank_sum: f64 = tied_runs(&order, probabilities)
+        .map(|run| {
+            let average_rank = (run.start + 1 + run.end) as f64 / 2.0;
+            let tied_positives = order[run].iter().filter(|&&i| labels[i]).count();
+            average_rank * tied_positives as f64
+        })
+        .sum();
     let p = positives as f64;
     Some((positive_rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
 }
@@ -128,7 +123,8 @@ pub struct Decile {
     /// 1 is the top 10%.
     pub decile: usize,
     pub count: usize,
-    pub positives: usize,
+    /// Positives in the decile; fractional where tied cases straddle a decile boundary.
+    pub positives: f64,
     /// Conversion rate in this decile divided by the overall rate.
     pub lift: f64,
     /// Conversion rate in deciles 1..=this one divided by the overall rate.
@@ -138,7 +134,7 @@ pub struct Decile {
 }
 
 /// Lift and cumulative gains by decile. Decile `d` holds the cases ranked
-/// `[(d-1)·n/10, d·n/10)`; ties are broken by case index, so the result is deterministic.
+/// `[(d-1)·n/10, d·n/10)`; tied cases share their positives evenly (see below).
 /// Empty when there are fewer than 10 cases or no positives.
 pub fn deciles(probabilities: &[f64], labels: &[bool]) -> Vec<Decile> {
     assert_eq!(probabilities.len(), labels.len());
@@ -147,27 +143,31 @@ pub fn deciles(probabilities: &[f64], labels: &[bool]) -> Vec<Decile> {
     if n < 10 || total_positives == 0 {
         return Vec::new();
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        probabilities[b]
-            .total_cmp(&probabilities[a])
-            .then(a.cmp(&b))
-    });
+    let mut order = ascending_order(probabilities);
+    order.reverse();
+    // Cases with equal scores share their positives evenly: the expected count under a random
+    // order of the ties, so a constant forecast has a lift of exactly 1 in every decile.
+    let mut expected_positive = vec![0.0; n];
+    for run in tied_runs(&order, probabilities) {
+        let tied_positives = order[run.clone()].iter().filter(|&&i| labels[i]).count();
+        let share = tied_positives as f64 / run.len() as f64;
+        expected_positive[run].fill(share);
+    }
     let base_rate = total_positives as f64 / n as f64;
-    let mut cumulative_positives = 0;
+    let mut cumulative_positives = 0.0;
     (1..=10)
         .map(|decile| {
             let (start, end) = ((decile - 1) * n / 10, decile * n / 10);
-            let positives = order[start..end].iter().filter(|&&i| labels[i]).count();
+            let positives: f64 = expected_positive[start..end].iter().sum();
             cumulative_positives += positives;
             let count = end - start;
             Decile {
                 decile,
                 count,
                 positives,
-                lift: positives as f64 / count as f64 / base_rate,
-                cumulative_lift: cumulative_positives as f64 / end as f64 / base_rate,
-                cumulative_gain: cumulative_positives as f64 / total_positives as f64,
+                lift: positives / count as f64 / base_rate,
+                cumulative_lift: cumulative_positives / end as f64 / base_rate,
+                cumulative_gain: cumulative_positives / total_positives as f64,
             }
         })
         .collect()
@@ -259,6 +259,26 @@ pub fn bootstrap_intervals(
         .collect()
 }
 
+/// Ranges of positions in `order` over which the probability is the same.
+fn tied_runs<'a>(
+    order: &'a [usize],
+    probabilities: &'a [f64],
+) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= order.len() {
+            return None;
+        }
+        let mut end = start + 1;
+        while end < order.len() && probabilities[order[end]] == probabilities[order[start]] {
+            end += 1;
+        }
+        let run = start..end;
+        start = end;
+        Some(run)
+    })
+}
+
 /// Case indices sorted by probability, ascending, ties by index.
 fn ascending_order(probabilities: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..probabilities.len()).collect();
@@ -326,12 +346,17 @@ mod tests {
         let y: Vec<bool> = (0..20).map(|i| i == 0 || i == 1 || i == 10).collect();
         let d = deciles(&p, &y);
         assert_eq!(d.len(), 10);
-        assert_eq!((d[0].count, d[0].positives), (2, 2));
+        assert_eq!((d[0].count, d[0].positives), (2, 2.0));
         assert!(close(d[0].lift, 1.0 / 0.15));
         assert!(close(d[0].cumulative_gain, 2.0 / 3.0));
         assert!(close(d[5].cumulative_gain, 1.0));
         assert!(close(d[5].cumulative_lift, (3.0 / 12.0) / 0.15));
         assert!(close(d[9].cumulative_lift, 1.0));
+
+        // A constant forecast: every decile holds its share of the positives.
+        let flat = deciles(&[0.3; 20], &y);
+        assert!(flat.iter().all(|d| close(d.lift, 1.0)), "{flat:?}");
+        assert!(close(flat[0].cumulative_gain, 0.1));
     }
 
     #[test]
