@@ -60,7 +60,9 @@ pub struct PurchaseWindow {
 }
 
 /// Names of the feature columns, in column order.
-pub const FEATURE_NAMES: [&str; 17] = [
+/// The price features are 0 (or 1 for the ratio) where the source has no prices (Taobao), which
+/// leaves the models unchanged there: a constant column gets no weight and no split.
+pub const FEATURE_NAMES: [&str; 20] = [
     "log_views",
     "log_carts",
     "log_other_events",
@@ -78,6 +80,9 @@ pub const FEATURE_NAMES: [&str; 17] = [
     "max_category_conversion_rate",
     "log_max_item_popularity",
     "last_item_conversion_rate",
+    "log_mean_price",
+    "log_last_price",
+    "last_price_over_category_mean",
 ];
 
 /// Weight, in events, of the window-wide conversion rate that item and category rates are shrunk
@@ -138,6 +143,10 @@ struct UserHistory<'a> {
     categories: HashSet<&'a str>,
     carted: HashSet<&'a str>,
     bought: HashSet<&'a str>,
+    price_sum: f64,
+    priced_events: u32,
+    /// Price and category of the last event that had a price.
+    last_priced: Option<(f64, Option<&'a str>)>,
 }
 
 /// Smoothed conversion rates (purchases per event) of the keys seen in the window.
@@ -174,6 +183,8 @@ pub fn build_features(events: &[Event], window: &PurchaseWindow) -> FeatureTable
     let mut item_counts: HashMap<&str, FunnelCounts> = HashMap::new();
     let mut category_counts: HashMap<&str, FunnelCounts> = HashMap::new();
     let mut window_counts = FunnelCounts::default();
+    // Sum and count of the prices seen per category.
+    let mut category_prices: HashMap<&str, (f64, u32)> = HashMap::new();
     let mut users: BTreeMap<&str, UserHistory> = BTreeMap::new();
     for &e in &history {
         let category = e.context.get(CATEGORY_FIELD).map(String::as_str);
@@ -199,6 +210,16 @@ pub fn build_features(events: &[Event], window: &PurchaseWindow) -> FeatureTable
         user.items.insert(e.item_id.as_str());
         if let Some(c) = category {
             user.categories.insert(c);
+        }
+        if let Some(price) = e.price {
+            user.price_sum += price;
+            user.priced_events += 1;
+            user.last_priced = Some((price, category));
+            if let Some(c) = category {
+                let (sum, n) = category_prices.entry(c).or_default();
+                *sum += price;
+                *n += 1;
+            }
         }
         match e.event_type {
             EventType::AddToCart => {
@@ -264,6 +285,19 @@ pub fn build_features(events: &[Event], window: &PurchaseWindow) -> FeatureTable
                 .max()
                 .unwrap_or(0) as usize),
             item_rates.rate(user.last_item),
+            if user.priced_events > 0 {
+                (user.price_sum / f64::from(user.priced_events)).ln_1p()
+            } else {
+                0.0
+            },
+            user.last_priced.map_or(0.0, |(price, _)| price.ln_1p()),
+            user.last_priced
+                .and_then(|(price, category)| {
+                    let (sum, n) = category_prices.get(category?)?;
+                    let mean = sum / f64::from(*n);
+                    (mean > 0.0).then(|| price / mean)
+                })
+                .unwrap_or(1.0),
         ];
         table.users.push(user_id.to_string());
         table.values.extend_from_slice(&row);

@@ -7,6 +7,7 @@ pub mod features;
 pub mod gbdt;
 pub mod logistic;
 pub mod metrics;
+pub mod readers;
 pub mod task;
 
 pub use features::{build_features, FeatureTable, PurchaseWindow, FEATURE_NAMES};

@@ -8,75 +8,29 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+
+pub use super::readers::read_taobao_csv;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::features::{build_features, FeatureTable, PurchaseWindow, CATEGORY_FIELD};
+use super::features::{build_features, FeatureTable, PurchaseWindow};
 use super::gbdt::{Gbdt, GbdtConfig};
 use super::logistic::{LogisticConfig, LogisticRegression};
 use super::metrics::{bootstrap_intervals, ConversionMetrics};
-use crate::events::{Event, EventType};
+use crate::events::Event;
 use crate::record::{self, Curve, DataInfo, RunRecord, Series};
 
 /// The Taobao sample shipped in the repository (see `data/README.md`), relative to its root.
 pub const SAMPLE_PATH: &str = "data/taobao/UserBehavior_sample.csv";
+
+/// The REES46 sample shipped in the repository (see `data/README.md`).
+pub const REES46_SAMPLE_PATH: &str = "data/rees46/2019-Oct_sample.csv";
 
 /// A path relative to the repository root, wherever the tests run from.
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(relative)
-}
-
-// TEMPORARY: replaced by ingest::read_events at merge
-/// Reads a Taobao UserBehavior CSV (no header; `user_id,item_id,category_id,behavior,timestamp`,
-/// behavior one of pv, cart, fav, buy; Unix seconds). `fav` becomes `Custom("fav")`, the category
-/// goes to `context["category_id"]`.
-pub fn read_taobao_csv(path: &Path) -> Result<Vec<Event>> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut events = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = || format!("{}:{}", path.display(), index + 1);
-        let fields: Vec<&str> = line.split(',').collect();
-        let [user_id, item_id, category_id, behavior, timestamp] = fields[..] else {
-            bail!(
-                "{}: expected 5 fields (user_id,item_id,category_id,behavior,timestamp), found {}",
-                at(),
-                fields.len()
-            );
-        };
-        let event_type = match behavior {
-            "pv" => EventType::View,
-            "cart" => EventType::AddToCart,
-            "fav" => EventType::Custom("fav".to_string()),
-            "buy" => EventType::Purchase,
-            other => bail!(
-                "{}: field `behavior`: unknown value {other:?} (expected pv, cart, fav or buy)",
-                at()
-            ),
-        };
-        let seconds: i64 = timestamp.trim().parse().with_context(|| {
-            format!(
-                "{}: field `timestamp`: {timestamp:?} is not Unix seconds",
-                at()
-            )
-        })?;
-        events.push(Event {
-            user_id: user_id.to_string(),
-            session_id: None,
-            timestamp_ms: seconds * 1000,
-            event_type,
-            item_id: item_id.to_string(),
-            price: None,
-            quantity: None,
-            context: [(CATEGORY_FIELD.to_string(), category_id.to_string())].into(),
-        });
-    }
-    Ok(events)
 }
 
 /// The two windows of a run: the train labels end where the test cut-off begins, so no training
@@ -485,6 +439,33 @@ mod tests {
             "{error}"
         );
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rees46_prices_reach_the_features_and_the_model_uses_them() {
+        let events =
+            super::super::readers::read_rees46_csv(&repo_path(REES46_SAMPLE_PATH)).unwrap();
+        assert_eq!(events.len(), 3529);
+        let config = PurchaseConfig {
+            lookback_ms: 15 * 60_000,
+            horizon_ms: 10 * 60_000,
+            ..fast_config()
+        };
+        let data = PurchaseData::build(&events, &config).unwrap();
+        let prices = data.test.column("log_mean_price");
+        assert!(
+            prices.iter().all(|&p| p > 0.0),
+            "every REES46 event has a price"
+        );
+        let taobao = sample_data(&fast_config());
+        assert!(taobao
+            .test
+            .column("log_mean_price")
+            .iter()
+            .all(|&p| p == 0.0));
+
+        let lr = run_model(PurchaseModel::Lr, &data, &config);
+        assert!(lr.metrics.auc.unwrap() > 0.6, "{:?}", lr.metrics.auc);
     }
 
     #[test]
