@@ -9,10 +9,10 @@ use clap::{Args, ValueEnum};
 use super::gbdt::GbdtConfig;
 use super::logistic::LogisticConfig;
 use super::metrics::{AUC, ECE, LIFT_AT_10, LOG_LOSS};
-use super::readers::read_rees46_csv;
+use super::readers::{read_rees46_csv, read_taobao_csv};
 use super::task::{
-    file_fingerprint, read_taobao_csv, run_model, run_record, PurchaseConfig, PurchaseData,
-    PurchaseModel, PurchaseRun, SAMPLE_PATH,
+    file_fingerprint, run_model, run_record, PurchaseConfig, PurchaseData, PurchaseModel,
+    PurchaseRun, REES46_SAMPLE_PATH, SAMPLE_PATH,
 };
 use crate::events::Event;
 
@@ -43,6 +43,13 @@ impl PurchaseDataSet {
         }
     }
 
+    fn sample(self) -> &'static str {
+        match self {
+            PurchaseDataSet::Taobao => SAMPLE_PATH,
+            PurchaseDataSet::Rees46 => REES46_SAMPLE_PATH,
+        }
+    }
+
     fn read(self, path: &Path) -> Result<Vec<Event>> {
         match self {
             PurchaseDataSet::Taobao => read_taobao_csv(path),
@@ -56,9 +63,10 @@ pub struct PurchaseArgs {
     /// Which data set (and so which file format) the input is.
     #[arg(long, value_enum, default_value = "taobao")]
     pub data_set: PurchaseDataSet,
-    /// The event file.
-    #[arg(long, default_value = SAMPLE_PATH)]
-    pub input: PathBuf,
+    /// The event file [default: the shipped sample, data/taobao/UserBehavior_sample.csv or
+    /// data/rees46/2019-Oct_sample.csv].
+    #[arg(long)]
+    pub input: Option<PathBuf>,
     /// Write one run record per model here, as `<data set>-purchase-<model>.json`.
     #[arg(long)]
     pub results_dir: Option<PathBuf>,
@@ -116,8 +124,11 @@ pub fn purchase(args: PurchaseArgs) -> Result<()> {
         bootstrap_resamples: args.bootstrap,
         seed: args.seed,
     };
-    let events = args.data_set.read(&args.input)?;
-    let fingerprint = file_fingerprint(&args.input)?;
+    let input = args
+        .input
+        .unwrap_or_else(|| PathBuf::from(args.data_set.sample()));
+    let events = args.data_set.read(&input)?;
+    let fingerprint = file_fingerprint(&input)?;
     let data = PurchaseData::build(&events, &config)?;
     tracing::info!(
         events = data.events,
@@ -138,7 +149,7 @@ pub fn purchase(args: PurchaseArgs) -> Result<()> {
         let data_set = args.data_set.name();
         for run in &runs {
             let path = dir.join(format!("{data_set}-purchase-{}.json", run.model.name()));
-            run_record(run, &data, data_set, &args.input, &fingerprint).write(&path)?;
+            run_record(run, &data, data_set, &input, &fingerprint).write(&path)?;
             println!("wrote {}", path.display());
         }
     }

@@ -309,10 +309,11 @@ pub fn build_features(events: &[Event], window: &PurchaseWindow) -> FeatureTable
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversion::task::{read_taobao_csv, SAMPLE_PATH};
+    use crate::conversion::readers::read_taobao_csv;
+    use crate::conversion::task::{repo_path, SAMPLE_PATH};
 
     fn sample() -> Vec<Event> {
-        read_taobao_csv(&crate::conversion::task::repo_path(SAMPLE_PATH)).unwrap()
+        read_taobao_csv(&repo_path(SAMPLE_PATH)).unwrap()
     }
 
     fn window(events: &[Event]) -> PurchaseWindow {

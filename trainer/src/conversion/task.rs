@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-
-pub use super::readers::read_taobao_csv;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -117,7 +115,8 @@ impl PurchaseModel {
         PurchaseModel::Gbdt,
     ];
 
-    /// The name in results and file names.
+    /// The name in run records and file names (the CLI's `lr` is `logistic-regression`, the
+    /// name other run records use).
     pub fn name(self) -> &'static str {
         match self {
             PurchaseModel::Constant => "constant",
@@ -402,6 +401,7 @@ pub fn run_record(
 mod tests {
     use super::*;
     use crate::conversion::metrics::AUC;
+    use crate::conversion::readers::{read_rees46_csv, read_taobao_csv};
 
     fn sample_data(config: &PurchaseConfig) -> PurchaseData {
         let events = read_taobao_csv(&repo_path(SAMPLE_PATH)).unwrap();
@@ -443,8 +443,7 @@ mod tests {
 
     #[test]
     fn rees46_prices_reach_the_features_and_the_model_uses_them() {
-        let events =
-            super::super::readers::read_rees46_csv(&repo_path(REES46_SAMPLE_PATH)).unwrap();
+        let events = read_rees46_csv(&repo_path(REES46_SAMPLE_PATH)).unwrap();
         assert_eq!(events.len(), 3529);
         let config = PurchaseConfig {
             lookback_ms: 15 * 60_000,
