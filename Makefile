@@ -82,6 +82,7 @@ serve: ## serve what is built, without rebuilding
 eval: $(TRAIN) ## full-data evaluation (needs ../shared/data); writes results/ and RESULTS.md
 	$(TRAIN) -q covisit --data $(SHARED)/diginetica --out build/eval/diginetica-covisit.bundle \
 	  --results results/diginetica-covisit.json
+	scripts/eval-conv.sh $(SHARED)
 	scripts/results-md.py > RESULTS.md
 
 clean: ## remove build outputs

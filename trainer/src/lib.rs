@@ -1,5 +1,6 @@
 //! edgerec's trainer as a library: the CLI (`edgerec-train`) is a thin layer over it.
 
+pub mod conversion;
 pub mod covisit;
 pub mod data;
 pub mod eval;

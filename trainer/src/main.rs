@@ -64,6 +64,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Predict who buys: fit purchase models on one time window, measure them on a later one
+    /// (AUC, log loss, calibration, lift, with bootstrap intervals), write run records.
+    Purchase(edgerec_trainer::conversion::cli::PurchaseArgs),
     /// Verify a bundle and print its manifest.
     Inspect {
         #[arg(long)]
@@ -167,6 +170,7 @@ fn run(command: Command) -> Result<()> {
             sink.flush()?;
             Ok(())
         }
+        Command::Purchase(args) => edgerec_trainer::conversion::cli::purchase(args),
         Command::Inspect { bundle } => {
             let engine = load_engine(&bundle)?;
             println!("{}", serde_json::to_string_pretty(engine.manifest())?);
