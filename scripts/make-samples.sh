@@ -9,3 +9,7 @@ mkdir -p data/diginetica
 seeded 30000 "$src/diginetica/train_sessions.txt" > data/diginetica/train_sessions.txt
 seeded 2000 "$src/diginetica/test_sessions.tsv" > data/diginetica/test_sessions.tsv
 wc -lc data/diginetica/*
+# Random whole users (all of each user's items), kept in the file's user order.
+mkdir -p data/amazon-beauty
+seeded 2000 "$src/amazon-beauty/Beauty.txt" | sort -n -k1,1 > data/amazon-beauty/Beauty.txt
+wc -lc data/amazon-beauty/*
