@@ -150,7 +150,8 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, lines: &[Line<'_>])
     svg
 }
 
-/// Vertical bars from zero, one colour each, with 95% interval whiskers where given.
+/// Vertical bars from zero, one colour each, labelled below and valued above, with 95%
+/// interval whiskers where given.
 pub fn bar_chart(title: &str, y_label: &str, bars: &[Bar]) -> String {
     let top = bars
         .iter()
@@ -191,18 +192,18 @@ pub fn bar_chart(title: &str, y_label: &str, bars: &[Bar]) -> String {
                 frame.py(hi)
             );
         }
+        // The label under the bar, the value above it (above the whisker when there is one).
+        let top = bar.interval.map_or(bar.value, |i| i.1.max(bar.value));
         let _ = write!(
             svg,
-            r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            x + slot * 0.3,
+            r#"<text x="{cx:.1}" y="{}" text-anchor="middle">{}</text><text x="{cx:.1}" y="{:.1}" text-anchor="middle" font-size="11">{}</text>"#,
             HEIGHT - BOTTOM + 16.0,
-            label(bar.value)
+            escape(&bar.label),
+            frame.py(top.max(0.0)) - 5.0,
+            label(bar.value),
+            cx = x + slot * 0.3
         );
     }
-    legend(
-        &mut svg,
-        &bars.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(),
-    );
     svg.push_str("</svg>");
     svg
 }
@@ -270,7 +271,8 @@ mod tests {
                 interval: Some((44.5, 45.5)),
             }],
         );
-        assert_eq!(bars.matches("<rect").count(), 2, "one bar, one legend key");
+        assert_eq!(bars.matches("<rect").count(), 1);
+        assert!(bars.contains(">sknn</text>") && bars.contains(">45</text>"));
         assert!(bars.contains("<path stroke=\"black\""));
     }
 }

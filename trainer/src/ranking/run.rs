@@ -13,7 +13,6 @@ use super::protocol::Benchmark;
 use super::sknn::{Decay, KnnConfig, SessionKnn, VectorWeights};
 use super::{rank_cases, Case, Recommender};
 use crate::covisit::CovisitConfig;
-use crate::progress;
 use crate::record::{self, Curve, RunRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -125,6 +124,9 @@ pub fn run_model(bench: &Benchmark, kind: ModelKind, settings: &EvalSettings) ->
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let num_items = bench.items.len();
     let train = &bench.test.train;
+    // Tuning first: the recorded training time is that of the model evaluated.
+    let knn_choice =
+        matches!(kind, ModelKind::Sknn | ModelKind::Vsknn).then(|| tune_knn(bench, kind, settings));
     let started = Instant::now();
     let (model, config, bundle_bytes): (Box<dyn Recommender>, serde_json::Value, Option<u64>) =
         match kind {
@@ -145,7 +147,7 @@ pub fn run_model(bench: &Benchmark, kind: ModelKind, settings: &EvalSettings) ->
                 )
             }
             ModelKind::Sknn | ModelKind::Vsknn => {
-                let (chosen, tuning) = tune_knn(bench, kind, settings);
+                let (chosen, tuning) = knn_choice.expect("tuned above");
                 let model = SessionKnn::train(train, num_items, chosen);
                 (
                     Box::new(model),
@@ -200,12 +202,13 @@ fn tune_knn(
     );
     let mut model = SessionKnn::train(&bench.validation.train, bench.items.len(), grid[0]);
     let max_k = settings.cutoffs.iter().copied().max().unwrap_or(20);
-    let bar = progress::bar(grid.len() as u64, "tuning");
     let mut tried = Vec::new();
     let mut best: Option<(f64, KnnConfig)> = None;
-    for config in grid {
+    let count = grid.len();
+    for (i, config) in grid.into_iter().enumerate() {
         model.set_config(config);
-        let ranks = rank_cases(&model, &cases, max_k, bench.include_seen, "validation");
+        let what = format!("tune {}/{count}", i + 1);
+        let ranks = rank_cases(&model, &cases, max_k, bench.include_seen, &what);
         let metrics = bench.convention.summarize(&ranks, &settings.cutoffs);
         let score = metrics
             .get(&settings.select_by)
@@ -217,9 +220,7 @@ fn tune_knn(
             best = Some((score, config));
         }
         tried.push(json!({ "config": config, "validation": metrics }));
-        bar.inc(1);
     }
-    bar.finish_and_clear();
     let (_, chosen) = best.expect("a non-empty grid");
     let tuning = json!({
         "selected_by": settings.select_by,
