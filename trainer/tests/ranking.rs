@@ -212,5 +212,19 @@ fn cli_writes_records_and_a_self_contained_report() {
     ]);
     let err = String::from_utf8(bad.stderr).unwrap();
     assert!(!bad.status.success() && err.contains("Beauty.txt"), "{err}");
+    let bad = cli(&[
+        "baselines",
+        "--data-set",
+        "amazon-beauty",
+        "--select-by",
+        "P@20",
+    ]);
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(
+        !bad.status.success()
+            && err.contains("--select-by P@20: not a metric")
+            && err.contains("HR@20"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

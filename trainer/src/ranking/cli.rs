@@ -69,14 +69,12 @@ pub fn run_baselines(args: BaselinesArgs) -> Result<Vec<RunRecord>> {
         tuning_cases: args.tuning_cases,
         select_by: args.select_by.clone().unwrap_or(default_select),
     };
+    let metric_names = bench.convention.names(&settings.cutoffs);
     anyhow::ensure!(
-        bench
-            .convention
-            .summarize(&[], &settings.cutoffs)
-            .contains_key(&settings.select_by),
-        "--select-by {}: not a metric of this run (try {}@{max_cutoff}, MRR@{max_cutoff}, NDCG@{max_cutoff})",
+        metric_names.contains(&settings.select_by),
+        "--select-by {}: not a metric of this run (one of {})",
         settings.select_by,
-        bench.convention.hit_name
+        metric_names.join(", ")
     );
     tracing::info!(
         items = bench.items.len(),
@@ -102,10 +100,7 @@ pub fn run_baselines(args: BaselinesArgs) -> Result<Vec<RunRecord>> {
 
 fn print_table(records: &[RunRecord], bench: &Benchmark, k: usize) {
     let c = bench.convention;
-    let names: Vec<String> = [c.hit_name, "MRR", "NDCG"]
-        .iter()
-        .map(|family| format!("{family}@{k}"))
-        .collect();
+    let names = c.names(&[k]);
     println!(
         "{} ({} test cases), 95% bootstrap intervals:",
         bench.data.name,

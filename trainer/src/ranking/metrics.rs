@@ -45,6 +45,8 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
+    pub const ALL: [MetricKind; 3] = [MetricKind::Hit, MetricKind::Mrr, MetricKind::Ndcg];
+
     pub fn of(self, rank: Rank, k: usize) -> f64 {
         match self {
             MetricKind::Hit => hit(rank, k),
@@ -66,20 +68,32 @@ pub struct MetricConvention {
 }
 
 impl MetricConvention {
-    pub fn name(&self, kind: MetricKind, k: usize) -> String {
-        let family = match kind {
+    /// `P`, `HR`, `MRR` or `NDCG`.
+    pub fn family(&self, kind: MetricKind) -> &'static str {
+        match kind {
             MetricKind::Hit => self.hit_name,
             MetricKind::Mrr => "MRR",
             MetricKind::Ndcg => "NDCG",
-        };
-        format!("{family}@{k}")
+        }
+    }
+
+    pub fn name(&self, kind: MetricKind, k: usize) -> String {
+        format!("{}@{k}", self.family(kind))
+    }
+
+    /// The names `summarize` and `bootstrap` report, cut-off by cut-off.
+    pub fn names(&self, cutoffs: &[usize]) -> Vec<String> {
+        cutoffs
+            .iter()
+            .flat_map(|&k| MetricKind::ALL.map(|kind| self.name(kind, k)))
+            .collect()
     }
 
     /// Metric name -> value for every kind at each cut-off.
     pub fn summarize(&self, ranks: &[Rank], cutoffs: &[usize]) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
         for &k in cutoffs {
-            for kind in [MetricKind::Hit, MetricKind::Mrr, MetricKind::Ndcg] {
+            for kind in MetricKind::ALL {
                 out.insert(self.name(kind, k), self.mean(ranks, kind, k));
             }
         }
@@ -93,10 +107,10 @@ impl MetricConvention {
 
     /// One curve per metric kind, its value at K = 1..=max_k (the report's metric@K plots).
     pub fn curves(&self, ranks: &[Rank], max_k: usize) -> Vec<Curve> {
-        [MetricKind::Hit, MetricKind::Mrr, MetricKind::Ndcg]
+        MetricKind::ALL
             .into_iter()
             .map(|kind| {
-                let name = self.name(kind, 0).replace("@0", "@K");
+                let name = format!("{}@K", self.family(kind));
                 Curve {
                     name: name.clone(),
                     x_label: "K".to_string(),
@@ -136,10 +150,7 @@ impl MetricConvention {
         let buckets: Vec<u16> = ranks.iter().map(|&r| bucket(r) as u16).collect();
         let metrics: Vec<(String, MetricKind, usize)> = cutoffs
             .iter()
-            .flat_map(|&k| {
-                [MetricKind::Hit, MetricKind::Mrr, MetricKind::Ndcg]
-                    .map(|kind| (self.name(kind, k), kind, k))
-            })
+            .flat_map(|&k| MetricKind::ALL.map(|kind| (self.name(kind, k), kind, k)))
             .collect();
         let value_of_bucket: Vec<Vec<f64>> = metrics
             .iter()
