@@ -71,11 +71,11 @@ fn headline_metrics(names: &BTreeSet<String>) -> Vec<String> {
     best.into_values().map(|(_, n)| n.clone()).collect()
 }
 
-fn format_value(value: f64) -> String {
-    if value.abs() >= 1.0 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.4}")
+/// Table order: by family, then by cut-off as a number (`P@5` before `P@10`).
+fn metric_order(name: &str) -> (&str, usize) {
+    match name.split_once('@') {
+        Some((family, k)) => (family, k.parse().unwrap_or(usize::MAX)),
+        None => (name, 0),
     }
 }
 
@@ -166,22 +166,30 @@ pub fn html_report(records: &[(PathBuf, RunRecord)]) -> String {
 }
 
 fn metrics_table(html: &mut String, runs: &[&(PathBuf, RunRecord)], names: &BTreeSet<String>) {
+    let mut names: Vec<&String> = names.iter().collect();
+    names.sort_by_key(|n| metric_order(n));
     html.push_str("<table><tr><th>model</th>");
-    for name in names {
+    for name in &names {
         let _ = write!(html, "<th>{}</th>", escape(name));
     }
     html.push_str("</tr>\n");
     for (_, r) in runs {
         let _ = write!(html, "<tr><td>{}</td>", escape(&r.model));
-        for name in names {
+        for &name in &names {
+            // One precision per column: 2 decimals for percent-like columns, 4 for fractions.
+            let d = if runs
+                .iter()
+                .any(|(_, r)| r.metrics.get(name).is_some_and(|v| v.abs() >= 1.0))
+            {
+                2
+            } else {
+                4
+            };
             let cell = match (r.metrics.get(name), r.intervals.get(name)) {
-                (Some(&v), Some(&(lo, hi))) => format!(
-                    "{}<br><span class=\"ci\">{}–{}</span>",
-                    format_value(v),
-                    format_value(lo),
-                    format_value(hi)
-                ),
-                (Some(&v), None) => format_value(v),
+                (Some(&v), Some(&(lo, hi))) => {
+                    format!("{v:.d$}<br><span class=\"ci\">{lo:.d$}–{hi:.d$}</span>")
+                }
+                (Some(&v), None) => format!("{v:.d$}"),
                 _ => String::new(),
             };
             let _ = write!(html, "<td>{cell}</td>");
@@ -238,5 +246,8 @@ mod tests {
             .map(String::from)
             .into();
         assert_eq!(headline_metrics(&names), ["AUC", "MRR@20", "P@20"]);
+        let mut sorted: Vec<&String> = names.iter().collect();
+        sorted.sort_by_key(|n| metric_order(n));
+        assert_eq!(sorted, ["AUC", "MRR@10", "MRR@20", "P@5", "P@10", "P@20"]);
     }
 }
