@@ -30,3 +30,7 @@ keep=$(mktemp)
   > data/rees46/2019-Oct_sample.csv
 rm "$keep"
 wc -lc data/rees46/*
+# Random whole users (all of each user's items), kept in the file's user order.
+mkdir -p data/amazon-beauty
+seeded 2000 "$src/amazon-beauty/Beauty.txt" | sort -n -k1,1 > data/amazon-beauty/Beauty.txt
+wc -lc data/amazon-beauty/*

@@ -6,7 +6,10 @@ pub mod data;
 pub mod eval;
 pub mod events;
 pub mod progress;
+pub mod ranking;
 pub mod record;
+pub mod report;
+pub mod svg;
 
 pub use covisit::{train_covisit, CovisitConfig};
 pub use data::{SessionData, TestCase};

@@ -72,6 +72,11 @@ enum Command {
         #[arg(long)]
         bundle: PathBuf,
     },
+    /// Evaluate ranking baselines (popularity, co-visitation, SKNN, V-SKNN) with a data set's
+    /// standard protocol; kNN settings tuned on validation; 95% bootstrap intervals.
+    Baselines(edgerec_trainer::ranking::cli::BaselinesArgs),
+    /// Write a self-contained HTML report (tables, SVG plots) from run records.
+    Report(edgerec_trainer::report::ReportArgs),
 }
 
 #[derive(Args)]
@@ -174,6 +179,12 @@ fn run(command: Command) -> Result<()> {
         Command::Inspect { bundle } => {
             let engine = load_engine(&bundle)?;
             println!("{}", serde_json::to_string_pretty(engine.manifest())?);
+            Ok(())
+        }
+        Command::Baselines(args) => edgerec_trainer::ranking::cli::run_baselines(args).map(drop),
+        Command::Report(args) => {
+            let runs = edgerec_trainer::report::write_report(&args)?;
+            println!("wrote {} ({runs} runs)", args.out.display());
             Ok(())
         }
     }
