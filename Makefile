@@ -79,11 +79,9 @@ site: $(BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/*) ## static ass
 serve: ## serve what is built, without rebuilding
 	npx wrangler dev --ip 127.0.0.1 --port $(PORT)
 
-eval: $(TRAIN) ## full-data evaluation (needs ../shared/data); writes results/ and RESULTS.md
-	$(TRAIN) -q covisit --data $(SHARED)/diginetica --out build/eval/diginetica-covisit.bundle \
-	  --results results/diginetica-covisit.json
-	scripts/eval-conv.sh $(SHARED)
-	scripts/results-md.py > RESULTS.md
+eval: $(TRAIN) ## full-data evaluation (needs ../shared/data): results/*.json, RESULTS.md, build/report.html
+	SHARED=$(SHARED) scripts/eval-conv.sh $(SHARED)
+	SHARED=$(SHARED) scripts/eval-rank.sh
 
 clean: ## remove build outputs
 	rm -rf build worker/build
