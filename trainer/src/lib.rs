@@ -9,6 +9,7 @@ pub mod progress;
 pub mod ranking;
 pub mod record;
 pub mod report;
+pub mod stats;
 pub mod svg;
 
 pub use covisit::{train_covisit, CovisitConfig};

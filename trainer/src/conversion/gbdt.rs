@@ -7,8 +7,6 @@
 //! in a heavy tree of dependencies, and LightGBM/XGBoost bindings need a C++ build. This one is
 //! small, has no dependencies beyond a seeded generator, and is deterministic for a given seed.
 
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
 use super::logistic::sigmoid;
@@ -314,13 +312,11 @@ fn stratified_split(
     held_out_fraction: f64,
     seed: u64,
 ) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let (mut fit, mut held_out) = (Vec::new(), Vec::new());
     for class in [true, false] {
         let mut rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
-        for i in (1..rows.len()).rev() {
-            rows.swap(i, rng.random_range(0..=i));
-        }
+        rng.shuffle(&mut rows);
         let cut = (rows.len() as f64 * held_out_fraction).round() as usize;
         held_out.extend_from_slice(&rows[..cut]);
         fit.extend_from_slice(&rows[cut..]);

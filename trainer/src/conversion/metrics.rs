@@ -7,8 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
+use crate::stats::{parallel_map, percentile_interval, resample_rng};
 
 /// Probabilities are clipped to `[LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON]` in the log loss, so a
 /// single confident mistake costs about 34.5 nats instead of infinity.
@@ -232,30 +231,26 @@ pub fn bootstrap_intervals(
     if n == 0 || resamples == 0 {
         return BTreeMap::new();
     }
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut p = vec![0.0; n];
-    let mut y = vec![false; n];
     let bar = crate::progress::bar(resamples as u64, "bootstrap");
-    for _ in 0..resamples {
-        for slot in 0..n {
-            let i = rng.random_range(0..n);
-            p[slot] = probabilities[i];
-            y[slot] = labels[i];
-        }
-        for (name, value) in ConversionMetrics::compute(&p, &y).by_name() {
-            samples.entry(name).or_default().push(value);
+    let estimates: Vec<BTreeMap<String, f64>> = parallel_map(resamples, |b| {
+        let mut rng = resample_rng(seed, b);
+        let (mut p, mut y) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let i = rng.usize(..n);
+            p.push(probabilities[i]);
+            y.push(labels[i]);
         }
         bar.inc(1);
-    }
+        ConversionMetrics::compute(&p, &y).by_name()
+    });
     bar.finish_and_clear();
+    let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (name, value) in estimates.into_iter().flatten() {
+        samples.entry(name).or_default().push(value);
+    }
     samples
         .into_iter()
-        .map(|(name, mut values)| {
-            values.sort_by(f64::total_cmp);
-            let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-            (name, (at(0.025), at(0.975)))
-        })
+        .map(|(name, mut values)| (name, percentile_interval(&mut values)))
         .collect()
 }
 

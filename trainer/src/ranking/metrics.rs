@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::progress;
 use crate::record::{Curve, Series};
+use crate::stats::{self, parallel_map};
 
 /// The 0-based rank of a case's target within the top list, `None` when it is not there.
 pub type Rank = Option<u32>;
@@ -162,8 +163,7 @@ impl MetricConvention {
             .collect();
         let bar = progress::bar(resamples as u64, "bootstrap");
         let estimates: Vec<Vec<f64>> = parallel_map(resamples, |b| {
-            let mut rng =
-                fastrand::Rng::with_seed(seed ^ (b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng = stats::resample_rng(seed, b);
             let mut counts = vec![0u64; max_k + 1];
             for _ in 0..buckets.len() {
                 counts[buckets[rng.usize(..buckets.len())] as usize] += 1;
@@ -183,52 +183,10 @@ impl MetricConvention {
             .enumerate()
             .map(|(m, (name, _, _))| {
                 let mut values: Vec<f64> = estimates.iter().map(|e| e[m]).collect();
-                values.sort_by(f64::total_cmp);
-                (
-                    name.clone(),
-                    (quantile(&values, 0.025), quantile(&values, 0.975)),
-                )
+                (name.clone(), stats::percentile_interval(&mut values))
             })
             .collect()
     }
-}
-
-/// The `q` quantile of sorted values, interpolating linearly between neighbours.
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let at = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo as f64)
-}
-
-/// `f(0..n)` on all cores, results in order. Work is handed out in small chunks so that
-/// uneven items (long sessions, popular items) do not leave a core idle.
-pub fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    const CHUNK: usize = 64;
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let next = AtomicUsize::new(0);
-    let mut parts: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-                        if start >= n {
-                            break done;
-                        }
-                        done.push((start, (start..(start + CHUNK).min(n)).map(&f).collect()));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker thread panicked"))
-            .collect()
-    });
-    parts.sort_unstable_by_key(|p| p.0);
-    parts.into_iter().flat_map(|p| p.1).collect()
 }
 
 #[cfg(test)]
@@ -293,13 +251,5 @@ mod tests {
         }
         assert_eq!(ci, PERCENT.bootstrap(&ranks, &[5, 20], 300, 7));
         assert_ne!(ci, PERCENT.bootstrap(&ranks, &[5, 20], 300, 8));
-    }
-
-    #[test]
-    fn parallel_map_keeps_order() {
-        assert_eq!(
-            parallel_map(1000, |i| i * 2),
-            (0..1000).map(|i| i * 2).collect::<Vec<_>>()
-        );
     }
 }

@@ -42,7 +42,7 @@ pub fn rank_cases(
     what: &str,
 ) -> Vec<Rank> {
     let bar = progress::bar(cases.len() as u64, what);
-    let ranks = metrics::parallel_map(cases.len(), |i| {
+    let ranks = crate::stats::parallel_map(cases.len(), |i| {
         let case = &cases[i];
         let top = model.recommend(&case.history, max_k, include_seen);
         debug_assert!(top.len() <= max_k);
