@@ -4,6 +4,7 @@ pub mod covisit;
 pub mod data;
 pub mod eval;
 pub mod events;
+pub mod ingest;
 pub mod progress;
 pub mod record;
 
