@@ -5,6 +5,7 @@ pub mod data;
 pub mod eval;
 pub mod events;
 pub mod ingest;
+pub mod prepare;
 pub mod progress;
 pub mod record;
 

@@ -64,6 +64,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Read a data file through a mapping, deduplicate, sessionise, split by time, label, build
+    /// user profiles; print and save the reject report and a summary.
+    Prepare(edgerec_trainer::prepare::cli::PrepareArgs),
     /// Verify a bundle and print its manifest.
     Inspect {
         #[arg(long)]
@@ -167,6 +170,7 @@ fn run(command: Command) -> Result<()> {
             sink.flush()?;
             Ok(())
         }
+        Command::Prepare(args) => args.run(),
         Command::Inspect { bundle } => {
             let engine = load_engine(&bundle)?;
             println!("{}", serde_json::to_string_pretty(engine.manifest())?);
