@@ -258,3 +258,44 @@ fn prepare_writes_splits_summary_and_profiles() {
     assert_eq!(price.feature, "event_price");
     assert_eq!(price.fitted_on as u64, summary.splits["train"].events);
 }
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_edgerec-train"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn prepare_cli_reports_rejects_and_stops_on_them_when_strict() {
+    assert!(cli(&["prepare", "--help"]).status.success());
+    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("prepare-cli-bad-rows");
+    let mapping = repo("mappings/rees46.toml");
+    let input = repo("data/rees46/bad_rows.csv");
+    let args = [
+        "-q",
+        "prepare",
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    let lenient = cli(&args);
+    assert!(lenient.status.success());
+    let stdout = String::from_utf8(lenient.stdout).unwrap();
+    assert!(
+        stdout.contains("9 rows read, 2 accepted, 7 rejected"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("duplicates removed: 1"), "{stdout}");
+
+    let strict = cli(&[&args[..], &["--strict"]].concat());
+    assert!(!strict.status.success());
+    let stderr = String::from_utf8(strict.stderr).unwrap();
+    assert!(
+        stderr.contains("bad_rows.csv:3: bad_time in field `event_time`"),
+        "{stderr}"
+    );
+}

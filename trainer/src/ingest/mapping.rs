@@ -144,34 +144,34 @@ pub(crate) trait Fields {
     fn get(&self, column: &str) -> Result<Option<Cow<'_, str>>, Rejection>;
 }
 
-/// A parsed time format.
-#[derive(Debug, Clone, PartialEq)]
-enum TimeFormat {
+/// A parsed time format, borrowing the mapping's pattern (it is parsed for every row: no allocation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TimeFormat<'a> {
     UnixSeconds,
     UnixMillis,
     Rfc3339,
     /// A chrono pattern; `with_offset` when it parses a UTC offset (`%z`, `%:z`).
     Pattern {
-        pattern: String,
+        pattern: &'a str,
         with_offset: bool,
     },
 }
 
-impl TimeFormat {
-    fn parse_spec(spec: &str) -> TimeFormat {
+impl<'a> TimeFormat<'a> {
+    fn parse_spec(spec: &'a str) -> TimeFormat<'a> {
         match spec {
             "unix_s" => TimeFormat::UnixSeconds,
             "unix_ms" => TimeFormat::UnixMillis,
             "rfc3339" => TimeFormat::Rfc3339,
             pattern => TimeFormat::Pattern {
-                pattern: pattern.to_string(),
+                pattern,
                 with_offset: pattern.contains("%z") || pattern.contains("%:z"),
             },
         }
     }
 
     /// Unix milliseconds, or `None` when the text does not parse.
-    fn to_millis(&self, text: &str) -> Option<i64> {
+    fn to_millis(self, text: &str) -> Option<i64> {
         let text = text.trim();
         match self {
             TimeFormat::UnixSeconds => text.parse::<i64>().ok()?.checked_mul(1000),
@@ -366,16 +366,17 @@ impl EventMapping {
 
     /// One row as an event, or the first thing wrong with it. Fields are checked in a fixed order
     /// (user, item, time, event type, session, price, quantity) so a row always gets the same reason.
-    pub(crate) fn to_event(&self, row: &dyn Fields) -> Result<Event, Rejection> {
-        let column = |c: &Option<String>| c.clone().unwrap_or_default();
-        let user_id = required(row, &column(&self.user_id))?.into_owned();
-        let item_id = required(row, &column(&self.item_id))?.into_owned();
+    pub(crate) fn to_event<'a>(&'a self, row: &dyn Fields) -> Result<Event, Rejection> {
+        // The row formats always map these (checked by `Mapping::validate`).
+        let column = |c: &'a Option<String>| c.as_deref().unwrap_or_default();
+        let user_id = required(row, column(&self.user_id))?.into_owned();
+        let item_id = required(row, column(&self.item_id))?.into_owned();
         let time_column = column(&self.timestamp);
-        let time_text = required(row, &time_column)?;
+        let time_text = required(row, time_column)?;
         let time_format = TimeFormat::parse_spec(self.time_format.as_deref().unwrap_or("unix_s"));
         let timestamp_ms = time_format
             .to_millis(&time_text)
-            .ok_or_else(|| Rejection::new(RejectReason::BadTime, &time_column, &time_text))?;
+            .ok_or_else(|| Rejection::new(RejectReason::BadTime, time_column, &time_text))?;
         let event_type = match &self.event_type {
             Some(type_column) => {
                 let value = required(row, type_column)?;
@@ -398,7 +399,7 @@ impl EventMapping {
             self.price.as_ref(),
             self.requires(OptionalField::Price),
         )?
-        .map(|text| parse_price(&column(&self.price), &text))
+        .map(|text| parse_price(column(&self.price), &text))
         .transpose()?;
         let quantity = optional(
             row,
@@ -406,9 +407,9 @@ impl EventMapping {
             self.requires(OptionalField::Quantity),
         )?
         .map(|text| {
-            text.trim().parse::<u32>().map_err(|_| {
-                Rejection::new(RejectReason::BadNumber, &column(&self.quantity), &text)
-            })
+            text.trim()
+                .parse::<u32>()
+                .map_err(|_| Rejection::new(RejectReason::BadNumber, column(&self.quantity), &text))
         })
         .transpose()?;
         let mut context = BTreeMap::new();

@@ -43,7 +43,7 @@ impl RejectReason {
 
 impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str()) // honours widths, for the report's aligned counts
     }
 }
 

@@ -116,20 +116,24 @@ pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
         Ok(())
     };
 
+    // Events are read first, so that `--strict` stops at the file's first bad row as events see it.
+    let mut events = None;
+    if mapping.events.is_some() {
+        let (read, report) = read_events(&mapping, &config.input, config.strict)?;
+        summary.reads.push(report);
+        events = Some(read);
+    }
     let mut catalog_entries = Vec::new();
-    let mut catalog_report = None;
     if mapping.catalog.is_some() {
         let (entries, report) = read_catalog(&mapping, &config.input, config.strict)?;
+        summary.reads.push(report);
         write("catalog.jsonl", &mut entries.iter().map(to_json))?;
         summary.files.push("catalog.jsonl".into());
         summary.catalog = Some(CatalogSummary::of(&entries));
         catalog_entries = entries;
-        catalog_report = Some(report);
     }
 
-    if mapping.events.is_some() {
-        let (mut events, report) = read_events(&mapping, &config.input, config.strict)?;
-        summary.reads.push(report);
+    if let Some(mut events) = events {
         summary.duplicates_removed = sort_and_dedup(&mut events) as u64;
         sessionize(&mut events, config.session_gap_ms, config.resplit_sessions);
         summary.events = Some(EventSummary::of(&events, &sessions(&events)));
@@ -182,7 +186,6 @@ pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
         write("profiles.jsonl", &mut profiles.iter().map(to_json))?;
         summary.files.push("profiles.jsonl".into());
     }
-    summary.reads.extend(catalog_report);
 
     fs::write(
         config.out.join("normalization.json"),

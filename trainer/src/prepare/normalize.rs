@@ -61,3 +61,21 @@ fn transform(scaling: Scaling, x: f64) -> f64 {
         Scaling::Log1pZScore => x.max(0.0).ln_1p(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalings_centre_and_scale_the_fitted_values() {
+        let z = Normalizer::fit("price", Scaling::ZScore, [1.0, 3.0]).unwrap();
+        assert_eq!((z.mean, z.std, z.fitted_on), (2.0, 1.0, 2));
+        assert_eq!((z.apply(1.0), z.apply(3.0), z.apply(5.0)), (-1.0, 1.0, 3.0));
+        let e = std::f64::consts::E;
+        let log = Normalizer::fit("price", Scaling::Log1pZScore, [0.0, e - 1.0]).unwrap();
+        assert!((log.apply(0.0) + 1.0).abs() < 1e-12 && (log.apply(e - 1.0) - 1.0).abs() < 1e-12);
+        let constant = Normalizer::fit("price", Scaling::ZScore, [4.0, 4.0]).unwrap();
+        assert_eq!(constant.apply(4.0), 0.0);
+        assert!(Normalizer::fit("price", Scaling::ZScore, []).is_none());
+    }
+}
