@@ -243,6 +243,8 @@ fn prepare_writes_splits_summary_and_profiles() {
     );
     assert_eq!(events.sessions, 943, "source sessions kept");
     assert_eq!(events.by_type["purchase"], 19);
+    assert_eq!(events.missing["price"], 0, "every REES46 row has a price");
+    assert_eq!(events.missing["quantity"], 2000, "REES46 has no quantities");
     assert!(events.funnel.sessions_with_purchase > 0);
     let split_events: u64 = summary.splits.values().map(|s| s.events).sum();
     assert_eq!(split_events, 2000);

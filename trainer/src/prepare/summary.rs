@@ -17,6 +17,9 @@ pub struct EventSummary {
     pub sessions: u64,
     /// Event count by type name (`view`, `add_to_cart`, ..., custom names as they are).
     pub by_type: BTreeMap<String, u64>,
+    /// Events without a value for each optional field (`price`, `quantity`): missing values are kept
+    /// missing, never invented; models and profiles skip them.
+    pub missing: BTreeMap<String, u64>,
     pub first_event_ms: Option<i64>,
     pub last_event_ms: Option<i64>,
     pub funnel: Funnel,
@@ -137,6 +140,16 @@ impl EventSummary {
             items: distinct(|e| &e.item_id),
             sessions: sessions.len() as u64,
             by_type,
+            missing: [
+                ("price", events.iter().filter(|e| e.price.is_none()).count()),
+                (
+                    "quantity",
+                    events.iter().filter(|e| e.quantity.is_none()).count(),
+                ),
+            ]
+            .into_iter()
+            .map(|(field, n)| (field.to_string(), n as u64))
+            .collect(),
             first_event_ms: events.iter().map(|e| e.timestamp_ms).min(),
             last_event_ms: events.iter().map(|e| e.timestamp_ms).max(),
             funnel: Funnel {
@@ -181,6 +194,12 @@ impl fmt::Display for EventSummary {
         for (name, count) in &self.by_type {
             writeln!(f, "| {name} | {count} |")?;
         }
+        let missing: Vec<String> = self
+            .missing
+            .iter()
+            .map(|(field, n)| format!("{field} {n}"))
+            .collect();
+        writeln!(f, "\nevents without: {}", missing.join(", "))?;
         let funnel = &self.funnel;
         writeln!(f, "\n| sessions with view | with cart | with purchase | view->cart | cart->purchase | view->purchase |")?;
         writeln!(f, "|---:|---:|---:|---:|---:|---:|")?;
