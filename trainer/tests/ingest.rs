@@ -258,3 +258,53 @@ fn jsonl_reads_the_same_events_as_csv() {
     assert_eq!(report.count(RejectReason::Malformed), 1);
     assert_eq!(report.examples[0].line, 201);
 }
+
+/// JSON numbers are read like CSV text; quantities must be non-negative integers. The lines are the
+/// sample's first REES46 row, typed as a shop's JSON export would have it, with a quantity added.
+#[test]
+fn jsonl_numbers_and_quantities() {
+    let mapping = Mapping::from_toml(
+        r#"
+        name = "rees46-json"
+        [source]
+        format = "jsonl"
+        [events]
+        user_id = "user_id"
+        item_id = "product_id"
+        timestamp = "event_time"
+        time_format = "%Y-%m-%d %H:%M:%S UTC"
+        event_type = "event_type"
+        price = "price"
+        quantity = "quantity"
+        required = ["quantity"]
+        [events.types]
+        view = "view"
+        "#,
+    )
+    .unwrap();
+    let row = |quantity: &str| {
+        format!(
+            r#"{{"event_time":"2019-10-01 00:00:00 UTC","event_type":"view","product_id":44600062,"price":35.79,"user_id":541312140,"quantity":{quantity}}}"#
+        )
+    };
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rees46_quantities.jsonl");
+    let lines = [row("2"), row("-1"), row("null"), row("\"1.5\"")];
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let (events, report) = read_events(&mapping, &path, false).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].user_id.as_str(), events[0].item_id.as_str()),
+        ("541312140", "44600062")
+    );
+    assert_eq!(
+        (events[0].price, events[0].quantity),
+        (Some(35.79), Some(2))
+    );
+    assert_eq!(report.count(RejectReason::BadNumber), 2, "-1 and 1.5");
+    assert_eq!(
+        report.count(RejectReason::MissingField),
+        1,
+        "null quantity, required"
+    );
+    assert_eq!(report.examples[0].line, 2);
+}
