@@ -34,3 +34,37 @@ wc -lc data/rees46/*
 mkdir -p data/amazon-beauty
 seeded 2000 "$src/amazon-beauty/Beauty.txt" | sort -n -k1,1 > data/amazon-beauty/Beauty.txt
 wc -lc data/amazon-beauty/*
+
+# REES46: the first 2,000 events (header kept), and a file of deliberately broken rows, each derived
+# from one real row by breaking one field, for the reject tests (see data/README.md).
+mkdir -p data/rees46
+head -n 2001 "$src/rees46/2019-Oct_head17k.csv" > data/rees46/events_head2000.csv
+{
+  head -n 1 data/rees46/events_head2000.csv
+  LC_ALL=C awk -F, -v OFS=, '
+    NR == 2 { print; good = $0 }
+    NR == 3 { $1 = "2019-10-01 24:61:00 UTC"; print }          # bad_time
+    NR == 4 { $7 = "-" $7; print }                             # negative_price
+    NR == 5 { $2 = "wishlist"; print }                         # unknown_event
+    NR == 6 { $8 = ""; print }                                 # missing_field (user_id)
+    NR == 7 { $6 = "puls\377er"; print }                       # encoding (brand not UTF-8)
+    NR == 8 { $7 = "908.6.2"; print }                          # bad_number (price)
+    NR == 9 { print $1, $2, $3, $4, $5 }                       # malformed (5 of 9 fields)
+    NR == 10 { print good }                                    # exact duplicate of line 2
+  ' data/rees46/events_head2000.csv
+} > data/rees46/bad_rows.csv
+
+# Taobao UserBehavior: the first 3,000 events of the 110k file (2017-11-26 01:00 UTC on).
+mkdir -p data/taobao
+head -n 3000 "$src/taobao/UserBehavior_110k.csv" > data/taobao/UserBehavior_head3000.csv
+
+# Amazon Beauty: the first 300 user sequences.
+mkdir -p data/amazon-beauty
+head -n 300 "$src/amazon-beauty/Beauty.txt" > data/amazon-beauty/Beauty_head300.txt
+
+# Women's clothing reviews: the first 400 rows of the Parquet file, same schema (brotli).
+mkdir -p data/womens-reviews
+cargo run -q -p edgerec-trainer --example parquet_head -- \
+  "$src/womens-reviews/WomensClothingE-CommerceReviews.parquet.brotli" \
+  data/womens-reviews/reviews_head400.parquet 400
+wc -c data/rees46/* data/taobao/* data/amazon-beauty/* data/womens-reviews/*

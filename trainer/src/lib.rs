@@ -5,6 +5,8 @@ pub mod covisit;
 pub mod data;
 pub mod eval;
 pub mod events;
+pub mod ingest;
+pub mod prepare;
 pub mod progress;
 pub mod ranking;
 pub mod record;

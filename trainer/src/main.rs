@@ -67,6 +67,9 @@ enum Command {
     /// Predict who buys: fit purchase models on one time window, measure them on a later one
     /// (AUC, log loss, calibration, lift, with bootstrap intervals), write run records.
     Purchase(edgerec_trainer::conversion::cli::PurchaseArgs),
+    /// Read a data file through a mapping, deduplicate, sessionise, split by time, label, build
+    /// user profiles; print and save the reject report and a summary.
+    Prepare(edgerec_trainer::prepare::cli::PrepareArgs),
     /// Verify a bundle and print its manifest.
     Inspect {
         #[arg(long)]
@@ -176,6 +179,7 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Purchase(args) => edgerec_trainer::conversion::cli::purchase(args),
+        Command::Prepare(args) => args.run(),
         Command::Inspect { bundle } => {
             let engine = load_engine(&bundle)?;
             println!("{}", serde_json::to_string_pretty(engine.manifest())?);
