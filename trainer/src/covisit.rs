@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use edgerec::{CovisitModel, CovisitParams};
+use edgerec::{BundleWriter, CovisitModel, CovisitParams};
 use serde::{Deserialize, Serialize};
 
 use crate::progress;
@@ -95,6 +95,20 @@ pub fn train_covisit(sessions: &[Vec<String>], config: &CovisitConfig) -> Covisi
             recency_decay: config.recency_decay,
         },
     )
+}
+
+/// A bundle writer for a trained model that also records the training configuration.
+pub fn covisit_bundle(
+    model: &CovisitModel,
+    config: &CovisitConfig,
+    created_at: String,
+) -> BundleWriter {
+    let mut writer = model.bundle_writer(created_at);
+    writer.model_param(
+        "training",
+        serde_json::to_value(config).expect("config serialises"),
+    );
+    writer
 }
 
 #[cfg(test)]

@@ -14,6 +14,6 @@ pub mod report;
 pub mod stats;
 pub mod svg;
 
-pub use covisit::{train_covisit, CovisitConfig};
+pub use covisit::{covisit_bundle, train_covisit, CovisitConfig};
 pub use data::{SessionData, TestCase};
 pub use eval::{evaluate, RankingMetrics};

@@ -7,9 +7,11 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use edgerec::{BundleWriter, Engine, RecommendRequest};
+use edgerec::{Engine, RecommendRequest};
 use edgerec_trainer::record::{self, DataInfo, RunRecord};
-use edgerec_trainer::{data, evaluate, train_covisit, CovisitConfig, RankingMetrics, SessionData};
+use edgerec_trainer::{
+    covisit_bundle, data, evaluate, train_covisit, CovisitConfig, RankingMetrics, SessionData,
+};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -219,16 +221,13 @@ fn covisit(args: CovisitArgs) -> Result<()> {
         "train_sessions": data.train.len(),
         "test_cases": data.test.len(),
     });
-    let mut params = model.params_json();
-    params["training"] = serde_json::to_value(config)?;
     let manifest_for = |metrics: Option<&RankingMetrics>| {
-        let mut w = BundleWriter::new("covisit", params.clone(), created_at.clone());
+        let mut w = covisit_bundle(&model, &config, created_at.clone());
         w.training_data(training_data.clone());
         if let Some(m) = metrics {
             w.metric(&format!("P@{}", m.k), m.precision)
                 .metric(&format!("MRR@{}", m.k), m.mrr);
         }
-        model.write_to(&mut w);
         w.finish()
     };
     // Evaluate the exact bytes that ship: load them back through the serving path.

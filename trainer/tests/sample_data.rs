@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use edgerec::{BundleWriter, Engine};
+use edgerec::Engine;
 use edgerec_trainer::{evaluate, train_covisit, CovisitConfig, SessionData};
 
 fn sample() -> SessionData {
@@ -13,13 +13,8 @@ fn sample() -> SessionData {
 
 fn engine_for(data: &SessionData, config: &CovisitConfig) -> Engine {
     let model = train_covisit(&data.train, config);
-    let mut w = BundleWriter::new(
-        "covisit",
-        model.params_json(),
-        "2026-11-29T00:00:00Z".into(),
-    );
-    model.write_to(&mut w);
-    Engine::from_bundle(&w.finish()).unwrap()
+    let bytes = model.bundle_writer("2026-11-29T00:00:00Z".into()).finish();
+    Engine::from_bundle(&bytes).unwrap()
 }
 
 #[test]
@@ -76,7 +71,16 @@ fn cli(args: &[&str]) -> std::process::Output {
 #[test]
 fn cli_documents_every_subcommand() {
     let help = String::from_utf8(cli(&["--help"]).stdout).unwrap();
-    for sub in ["covisit", "evaluate", "recommend", "inspect"] {
+    for sub in [
+        "covisit",
+        "evaluate",
+        "recommend",
+        "inspect",
+        "baselines",
+        "report",
+        "purchase",
+        "prepare",
+    ] {
         assert!(help.contains(sub), "{help}");
         assert!(cli(&[sub, "--help"]).status.success());
     }

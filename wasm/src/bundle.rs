@@ -240,6 +240,14 @@ impl BundleWriter {
         self
     }
 
+    /// Records an extra entry in `model_params` (e.g. the training configuration, for lineage).
+    pub fn model_param(&mut self, key: &str, value: serde_json::Value) -> &mut Self {
+        if let serde_json::Value::Object(params) = &mut self.manifest.model_params {
+            params.insert(key.to_string(), value);
+        }
+        self
+    }
+
     pub fn training_data(&mut self, info: serde_json::Value) -> &mut Self {
         self.manifest.training_data = info;
         self

@@ -154,15 +154,12 @@ impl CovisitModel {
         out
     }
 
-    /// Adds this model's sections and counts to a bundle.
-    pub fn write_to(&self, w: &mut BundleWriter) {
-        let mut ids = String::new();
-        for (i, id) in self.item_ids.iter().enumerate() {
-            if i > 0 {
-                ids.push('\n');
-            }
-            ids.push_str(id);
-        }
+    /// A bundle writer holding this model (kind, serving parameters, counts, sections); the
+    /// caller may add metrics and lineage before `finish`.
+    pub fn bundle_writer(&self, created_at: String) -> BundleWriter {
+        let params = serde_json::to_value(self.params).expect("params serialise");
+        let mut w = BundleWriter::new(MODEL_KIND, params, created_at);
+        let ids = self.item_ids.join("\n");
         w.count("items", self.item_ids.len() as u64)
             .count("neighbours", self.neighbour_items.len() as u64)
             .section("item_ids", ids.as_bytes())
@@ -170,11 +167,7 @@ impl CovisitModel {
             .section("neighbour_offsets", &u32_bytes(&self.offsets))
             .section("neighbour_items", &u32_bytes(&self.neighbour_items))
             .section("neighbour_weights", &f32_bytes(&self.neighbour_weights));
-    }
-
-    /// The serving parameters a bundle for this model records.
-    pub fn params_json(&self) -> serde_json::Value {
-        serde_json::to_value(self.params).expect("params serialise")
+        w
     }
 
     /// Reads the model from a verified bundle, checking every section against the manifest.

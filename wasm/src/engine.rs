@@ -88,7 +88,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::BundleWriter;
     use crate::covisit::CovisitParams;
     use crate::Source;
     use proptest::prelude::*;
@@ -109,13 +108,8 @@ mod tests {
             &neighbours,
             CovisitParams { recency_decay: 0.5 },
         );
-        let mut w = BundleWriter::new(
-            "covisit",
-            model.params_json(),
-            "2026-11-29T00:00:00Z".into(),
-        );
-        model.write_to(&mut w);
-        Engine::from_bundle(&w.finish()).unwrap()
+        let bytes = model.bundle_writer("2026-11-29T00:00:00Z".into()).finish();
+        Engine::from_bundle(&bytes).unwrap()
     }
 
     fn ids(r: &RecommendResponse) -> Vec<&str> {
@@ -197,14 +191,8 @@ mod tests {
     }
 
     fn engine_bytes() -> Vec<u8> {
-        let e = engine();
-        let mut w = BundleWriter::new(
-            "covisit",
-            e.model().params_json(),
-            "2026-11-29T00:00:00Z".into(),
-        );
-        e.model().write_to(&mut w);
-        w.finish()
+        let model = engine().model().clone();
+        model.bundle_writer("2026-11-29T00:00:00Z".into()).finish()
     }
 
     proptest! {

@@ -1,9 +1,9 @@
 //! Popularity and the co-visitation engine as [`Recommender`]s.
 
-use edgerec::{BundleWriter, Engine};
+use edgerec::Engine;
 
 use super::{PopularityOrder, Recommender};
-use crate::covisit::{train_covisit, CovisitConfig};
+use crate::covisit::{covisit_bundle, train_covisit, CovisitConfig};
 
 /// PopRec: the most popular training items, the same list for everyone.
 #[derive(Debug, Clone)]
@@ -47,11 +47,7 @@ impl CovisitEngine {
             .map(|s| s.iter().map(|&i| items[i as usize].clone()).collect())
             .collect();
         let model = train_covisit(&sessions, config);
-        let mut params = model.params_json();
-        params["training"] = serde_json::to_value(config)?;
-        let mut writer = BundleWriter::new("covisit", params, created_at);
-        model.write_to(&mut writer);
-        let bytes = writer.finish();
+        let bytes = covisit_bundle(&model, config, created_at).finish();
         let engine = Engine::from_bundle(&bytes)?;
         Ok(Self::new(engine, items, bytes.len()))
     }
