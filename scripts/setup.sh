@@ -27,8 +27,14 @@ if ! cargo install --list | grep -q "^worker-build v$WORKER_BUILD_VERSION:"; the
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --force
 fi
 
+if ! command -v chromium >/dev/null; then
+  log "installing Chromium (for the browser tests)"
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get install -y chromium || { $sudo apt-get update && $sudo apt-get install -y chromium; }
+fi
+
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm packages (wrangler, workerd)"
+  log "installing npm packages (wrangler, workerd, playwright-core)"
   npm ci --no-audit --no-fund
 fi
 log "ready"

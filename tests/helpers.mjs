@@ -1,5 +1,6 @@
 // Shared paths and fixtures for the Node tests. Run `make test` (or `make model js worker site`) first.
 import { readFileSync, existsSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -21,3 +22,34 @@ export const nativeAnswers = () =>
 
 /** The same f32 on both sides: JSON from serde_json prints the shortest f32, JS holds the f64 widening. */
 export const f32 = (x) => Math.fround(x);
+
+/**
+ * Starts the worker in workerd (`wrangler dev`) on 127.0.0.1:`port` and waits until it answers.
+ * Returns its base URL and a `stop()` that ends the whole process group.
+ */
+export async function startWorker(port) {
+  const base = `http://127.0.0.1:${port}`;
+  const wrangler = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn"], {
+    cwd: root,
+    detached: true, // its own process group, so the whole tree stops with it
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  for (const stream of [wrangler.stdout, wrangler.stderr]) stream.on("data", (d) => (log += d));
+  const stop = () => {
+    if (wrangler.exitCode === null) process.kill(-wrangler.pid, "SIGTERM");
+  };
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
+    try {
+      if ((await fetch(`${base}/v1/health`)).ok) return { base, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  stop();
+  throw new Error(`wrangler dev did not become ready within 120 s:\n${log}`);
+}

@@ -1,39 +1,18 @@
 // The worker running in workerd (through `wrangler dev`), over real HTTP on 127.0.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { root, nativeAnswers, f32 } from "./helpers.mjs";
+import { nativeAnswers, f32, startWorker } from "./helpers.mjs";
 
 const port = Number(process.env.EDGEREC_TEST_PORT ?? 8797);
-const base = `http://127.0.0.1:${port}`;
-let wrangler;
-let log = "";
+let base;
+let worker;
 
 before(async () => {
-  wrangler = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn"], {
-    cwd: root,
-    detached: true, // its own process group, so the whole tree stops with it
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  for (const stream of [wrangler.stdout, wrangler.stderr]) stream.on("data", (d) => (log += d));
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
-    try {
-      const res = await fetch(`${base}/v1/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`wrangler dev did not become ready within 120 s:\n${log}`);
+  worker = await startWorker(port);
+  base = worker.base;
 });
 
-after(() => {
-  if (wrangler && wrangler.exitCode === null) process.kill(-wrangler.pid, "SIGTERM");
-});
+after(() => worker?.stop());
 
 const post = async (body, headers = {}) => {
   const res = await fetch(`${base}/v1/recommend`, {

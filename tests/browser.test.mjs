@@ -1,0 +1,56 @@
+// The demo page in headless Chromium: the edge API (workerd) and the on-device engine (wasm in the
+// page) answer the same session with the same items, and errors are shown, not swallowed.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { Engine, bundleBytes, startWorker } from "./helpers.mjs";
+
+let worker;
+let browser;
+
+before(async () => {
+  worker = await startWorker(Number(process.env.EDGEREC_BROWSER_TEST_PORT ?? 8798));
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  worker?.stop();
+});
+
+const column = (page, where) => page.$$eval(`#${where}-out tr td:nth-child(2)`, (cells) => cells.map((c) => c.textContent));
+
+test("edge and on-device answers agree with the engine in Node", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${worker.base}/#run`);
+  await page.waitForFunction(() => document.querySelectorAll("#edge-out tr").length > 1 && document.querySelectorAll("#device-out tr").length > 1);
+  const edge = await column(page, "edge");
+  const device = await column(page, "device");
+  const history = (await page.inputValue("#history")).split(/\s+/).filter(Boolean);
+  const expected = new Engine(bundleBytes()).recommend({ history, k: 10 }).items.map((i) => i.id);
+  assert.equal(edge.length, 10);
+  assert.deepEqual(edge, expected);
+  assert.deepEqual(device, expected);
+  assert.match(await page.textContent("#model"), /covisit, \d+ items/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a bad request shows the engine's error on both sides", async () => {
+  const page = await browser.newPage();
+  await page.goto(worker.base);
+  await page.fill("#k", "0");
+  await page.click("#edge");
+  await page.click("#device");
+  await page.waitForSelector("#edge-out .err");
+  await page.waitForSelector("#device-out .err");
+  for (const where of ["edge", "device"]) {
+    assert.match(await page.textContent(`#${where}-out .err`), /^invalid_field: .*k must be between 1 and 200/);
+  }
+  await page.close();
+});
