@@ -101,6 +101,41 @@ fn read_rows<T>(
 }
 
 /// A progress bar over a file's bytes, for the text formats.
+/// Calls `visit(line number, text)` for every line of a file, with a progress bar over its bytes;
+/// a line that is not UTF-8 arrives as an `encoding` rejection. The one line loop of the
+/// line-based readers (JSON Lines, sessions).
+pub(crate) fn for_each_line(
+    path: &Path,
+    what: &str,
+    mut visit: impl FnMut(u64, Result<&str, Rejection>) -> Result<()>,
+) -> Result<()> {
+    use std::io::BufRead;
+    let (file, bar) = file_bar(path, what)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut bytes = Vec::new();
+    let (mut line, mut offset) = (0u64, 0u64);
+    loop {
+        bytes.clear();
+        let n = reader
+            .read_until(b'\n', &mut bytes)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        offset += n as u64;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Rejection::new(RejectReason::Encoding, "", &String::from_utf8_lossy(&bytes))
+        });
+        visit(line, text)?;
+        if line.is_multiple_of(4096) {
+            bar.set_position(offset);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
 pub(crate) fn file_bar(path: &Path, what: &str) -> Result<(std::fs::File, ProgressBar)> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;

@@ -1,12 +1,11 @@
 //! Line-per-sequence text: item ids separated by whitespace, in the order they happened, optionally
 //! after a user id. The files carry no times, so times are synthetic (see [`super::Source::Sessions`]).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::file_bar;
+use super::for_each_line;
 use super::mapping::EventMapping;
 use super::reject::{RejectReason, RejectReport, Rejection};
 use crate::events::Event;
@@ -22,31 +21,13 @@ pub(super) fn read_events(
     let event_type = mapping
         .default_type()
         .context("the sessions format needs `default_event_type` in [events]")?;
-    let (file, bar) = file_bar(path, "sessions")?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut report = RejectReport::new(path, "events");
     let mut events = Vec::new();
-    let mut bytes = Vec::new();
-    let (mut line, mut offset) = (0u64, 0u64);
-    loop {
-        bytes.clear();
-        let n = reader
-            .read_until(b'\n', &mut bytes)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        line += 1;
-        offset += n as u64;
+    for_each_line(path, "sessions", |line, text| {
         report.rows_read += 1;
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            let lossy = String::from_utf8_lossy(&bytes);
-            report.reject(
-                line,
-                Rejection::new(RejectReason::Encoding, "", &lossy),
-                strict,
-            )?;
-            continue;
+        let text = match text {
+            Ok(text) => text,
+            Err(rejection) => return report.reject(line, rejection, strict),
         };
         let mut tokens = text.split_ascii_whitespace();
         let session_id = line.to_string();
@@ -68,15 +49,11 @@ pub(super) fn read_events(
         }));
         if events.len() == before {
             let rejection = Rejection::new(RejectReason::MissingField, "item_id", text.trim_end());
-            report.reject(line, rejection, strict)?;
-            continue;
+            return report.reject(line, rejection, strict);
         }
         report.rows_accepted += 1;
-        if line.is_multiple_of(4096) {
-            bar.set_position(offset);
-        }
-    }
-    bar.finish_and_clear();
+        Ok(())
+    })?;
     tracing::info!(
         lines = report.rows_read,
         events = events.len(),
