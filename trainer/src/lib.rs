@@ -6,6 +6,7 @@ pub mod data;
 pub mod eval;
 pub mod events;
 pub mod ingest;
+pub mod output;
 pub mod prepare;
 pub mod progress;
 pub mod ranking;

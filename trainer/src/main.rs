@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use edgerec::{Engine, RecommendRequest};
+use edgerec_trainer::output::{create_file, write_file};
 use edgerec_trainer::record::{self, DataInfo, RunRecord};
 use edgerec_trainer::{
     covisit_bundle, data, evaluate, train_covisit, CovisitConfig, RankingMetrics, SessionData,
@@ -161,7 +162,7 @@ fn run(command: Command) -> Result<()> {
             let mut cases = data::parse_test(&text, &sessions)?;
             cases.truncate(limit.unwrap_or(usize::MAX));
             let mut sink: Box<dyn Write> = match &out {
-                Some(path) => Box::new(BufWriter::new(create(path)?)),
+                Some(path) => Box::new(BufWriter::new(create_file(path)?)),
                 None => Box::new(BufWriter::new(std::io::stdout().lock())),
             };
             for case in cases {
@@ -236,7 +237,7 @@ fn covisit(args: CovisitArgs) -> Result<()> {
     print_metrics("covisit", &metrics);
     let bytes = manifest_for(Some(&metrics));
     Engine::from_bundle(&bytes).context("the written bundle does not load back")?;
-    create(&args.out)?.write_all(&bytes)?;
+    write_file(&args.out, &bytes)?;
     println!("wrote {} ({} bytes)", args.out.display(), bytes.len());
 
     if let Some(path) = &args.results {
@@ -281,13 +282,6 @@ fn load_engine(path: &Path) -> Result<Engine> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Engine::from_bundle(&bytes)
         .with_context(|| format!("{} is not a usable bundle", path.display()))
-}
-
-fn create(path: &Path) -> Result<fs::File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))
 }
 
 fn print_metrics(model: &str, m: &RankingMetrics) {

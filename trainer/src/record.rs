@@ -64,12 +64,7 @@ pub struct RunRecord {
 
 impl RunRecord {
     pub fn write(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        std::fs::write(path, serde_json::to_string_pretty(self)?)
-            .with_context(|| format!("cannot write {}", path.display()))
+        crate::output::write_file(path, serde_json::to_string_pretty(self)?)
     }
 
     pub fn read(path: &Path) -> Result<Self> {

@@ -25,11 +25,7 @@ pub struct ReportArgs {
 /// Reads the records, writes the report, returns how many records it covers.
 pub fn write_report(args: &ReportArgs) -> Result<usize> {
     let records = read_records(&args.results)?;
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    std::fs::write(&args.out, html_report(&records))
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    crate::output::write_file(&args.out, html_report(&records))?;
     Ok(records.len())
 }
 

@@ -29,6 +29,7 @@ pub use split::{CutOffs, SplitSpec, Splits};
 pub use summary::{CatalogSummary, Distribution, EventSummary, Funnel};
 
 use crate::ingest::{read_catalog, read_events, Mapping, RejectReport};
+use crate::output::{create_file, write_file};
 
 /// Everything `prepare` needs to know.
 #[derive(Debug, Clone)]
@@ -187,17 +188,16 @@ pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
         summary.files.push("profiles.jsonl".into());
     }
 
-    fs::write(
-        config.out.join("normalization.json"),
+    write_file(
+        &config.out.join("normalization.json"),
         serde_json::to_string_pretty(&summary.normalization)?,
     )?;
     summary.files.push("normalization.json".into());
     summary.files.push("summary.json".into());
-    fs::write(
-        config.out.join("summary.json"),
+    write_file(
+        &config.out.join("summary.json"),
         serde_json::to_string_pretty(&summary)?,
-    )
-    .with_context(|| format!("cannot write summary.json in {}", config.out.display()))?;
+    )?;
     Ok(summary)
 }
 
@@ -243,9 +243,7 @@ fn to_json<T: Serialize>(value: &T) -> Result<String> {
 }
 
 fn write_lines(path: &Path, lines: &mut dyn Iterator<Item = Result<String>>) -> Result<()> {
-    let file =
-        fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut out = BufWriter::new(file);
+    let mut out = BufWriter::new(create_file(path)?);
     for line in lines {
         writeln!(out, "{}", line?)?;
     }
