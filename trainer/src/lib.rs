@@ -11,6 +11,7 @@ pub mod prepare;
 pub mod progress;
 pub mod ranking;
 pub mod record;
+pub mod seqrec;
 pub mod report;
 pub mod stats;
 pub mod svg;

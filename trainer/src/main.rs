@@ -15,6 +15,9 @@ use edgerec_trainer::{
 };
 use serde_json::json;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "edgerec-train",
@@ -81,6 +84,9 @@ enum Command {
     /// Evaluate ranking baselines (popularity, co-visitation, SKNN, V-SKNN) with a data set's
     /// standard protocol; kNN settings tuned on validation; 95% bootstrap intervals.
     Baselines(edgerec_trainer::ranking::cli::BaselinesArgs),
+    /// Train the transformer conversion model (SASRec-style, candle) on a ranking data set:
+    /// validation each epoch, early stopping, safetensors checkpoints, resume; test metrics.
+    Train(edgerec_trainer::seqrec::cli::TrainArgs),
     /// Write a self-contained HTML report (tables, SVG plots) from run records.
     Report(edgerec_trainer::report::ReportArgs),
 }
@@ -189,6 +195,7 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Baselines(args) => edgerec_trainer::ranking::cli::run_baselines(args).map(drop),
+        Command::Train(args) => edgerec_trainer::seqrec::cli::run_train(args).map(drop),
         Command::Report(args) => {
             let runs = edgerec_trainer::report::write_report(&args)?;
             println!("wrote {} ({runs} runs)", args.out.display());

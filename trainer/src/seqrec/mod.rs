@@ -1,0 +1,644 @@
+//! Training and evaluating the transformer conversion model ([`edgerec::model::SasRec`]) on
+//! behaviour sequences. The forward pass is the engine's; this module adds data loading,
+//! batching, the loss, AdamW with warm-up and decay, validation each epoch, early stopping and
+//! checkpoints (safetensors) that a run resumes from exactly.
+
+pub mod cli;
+pub mod optim;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
+use edgerec::model::{Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig, SeqBatch};
+use serde::{Deserialize, Serialize};
+
+use crate::ranking::metrics::{MetricConvention, Rank};
+use crate::ranking::Case;
+use optim::{AdamW, Schedule};
+
+/// The model part of a training configuration (the catalog size comes from the data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSection {
+    pub hidden: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub max_len: usize,
+    pub ffn: usize,
+    pub dropout: f32,
+    pub temperature: f32,
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        ModelSection {
+            hidden: 64,
+            layers: 2,
+            heads: 2,
+            max_len: 20,
+            ffn: 256,
+            dropout: 0.2,
+            temperature: 0.07,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSection {
+    pub epochs: usize,
+    /// Sequences per step.
+    pub batch_size: usize,
+    pub lr: f64,
+    pub warmup_steps: usize,
+    pub final_lr_fraction: f64,
+    pub weight_decay: f64,
+    /// Epochs without a better validation score before training stops.
+    pub patience: usize,
+    pub seed: u64,
+    /// Validation cases scored after each epoch (a seeded subset; 0 = all).
+    pub validation_cases: usize,
+    /// The validation metric that picks the best epoch, e.g. `MRR@20`.
+    pub select_by: String,
+    /// Stop each epoch after this many steps (0 = no limit); for smoke tests.
+    pub max_steps_per_epoch: usize,
+    /// 0: full softmax over the catalog. Otherwise sampled softmax: the batch's targets plus
+    /// this many uniformly drawn items, with the logQ correction (mixed negative sampling,
+    /// Yang et al. 2020): about catalog / negatives times less work per step.
+    pub negatives: usize,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        TrainSection {
+            epochs: 6,
+            batch_size: 256,
+            lr: 2e-3,
+            warmup_steps: 200,
+            final_lr_fraction: 0.05,
+            weight_decay: 0.01,
+            patience: 2,
+            seed: 42,
+            validation_cases: 10_000,
+            select_by: "MRR@20".into(),
+            max_steps_per_epoch: 0,
+            negatives: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub model: ModelSection,
+    pub train: TrainSection,
+}
+
+impl TrainConfig {
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{}: invalid training config", path.display()))
+    }
+
+    pub fn model_config(&self, num_items: usize) -> SasRecConfig {
+        let m = &self.model;
+        SasRecConfig {
+            num_items,
+            hidden: m.hidden,
+            layers: m.layers,
+            heads: m.heads,
+            max_len: m.max_len,
+            ffn: m.ffn,
+            dropout: m.dropout,
+            text_dim: 0,
+            num_attributes: 0,
+            attributes_per_item: 0,
+            temperature: m.temperature,
+            conversion_hidden: 0,
+        }
+    }
+}
+
+/// One training example: a window of a sequence; the model predicts `items[t + 1]` from
+/// `items[..=t]` at every position.
+type Window = Vec<u32>;
+
+/// Splits sequences into windows of at most `max_len + 1` items so every next-item target is
+/// used once, the most recent window first.
+pub fn windows(sequences: &[Vec<u32>], max_len: usize) -> Vec<Window> {
+    let mut out = Vec::new();
+    for seq in sequences.iter().filter(|s| s.len() >= 2) {
+        let mut end = seq.len();
+        while end >= 2 {
+            let start = end.saturating_sub(max_len + 1);
+            out.push(seq[start..end].to_vec());
+            // The next window's last item is this window's first input: no target is repeated.
+            end = start + 1;
+            if start == 0 {
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn rows(windows: &[&Window]) -> Vec<Vec<(u32, u32, u32)>> {
+    windows
+        .iter()
+        .map(|w| {
+            w[..w.len() - 1]
+                .iter()
+                .map(|&i| (i, EventKind::Click as u32, 0))
+                .collect()
+        })
+        .collect()
+}
+
+/// Batches of window indices for one epoch: shuffled with the epoch's seed, then sorted by
+/// length within blocks so a batch pads little, then the batches shuffled again.
+fn epoch_batches(windows: &[Window], batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut order: Vec<usize> = (0..windows.len()).collect();
+    rng.shuffle(&mut order);
+    for block in order.chunks_mut(batch_size * 32) {
+        block.sort_by_key(|&i| windows[i].len());
+    }
+    let mut batches: Vec<Vec<usize>> = order.chunks(batch_size).map(<[usize]>::to_vec).collect();
+    rng.shuffle(&mut batches);
+    batches
+}
+
+/// Draws the candidate items of sampled softmax and their logQ corrections.
+pub struct NegativeSampler {
+    /// Each item's share of all training targets.
+    share: Vec<f64>,
+    negatives: usize,
+    seed: u64,
+}
+
+impl NegativeSampler {
+    pub fn new(windows: &[Window], num_items: usize, negatives: usize, seed: u64) -> Self {
+        let mut counts = vec![0f64; num_items];
+        let mut total = 0f64;
+        for w in windows {
+            for &i in &w[1..] {
+                counts[i as usize] += 1.0;
+                total += 1.0;
+            }
+        }
+        let share = counts.into_iter().map(|c| c / total.max(1.0)).collect();
+        NegativeSampler {
+            share,
+            negatives,
+            seed,
+        }
+    }
+
+    /// Candidates (the distinct targets first, then uniform draws), the targets' positions
+    /// among them, and ln(expected inclusions) of each candidate. Draws depend only on the
+    /// seed and the step, so a resumed run draws what an uninterrupted one would.
+    fn draw(&self, targets: &[u32], step: usize) -> (Vec<u32>, Vec<u32>, Vec<f32>) {
+        let n = self.share.len();
+        let mut rng = fastrand::Rng::with_seed(self.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut position = std::collections::HashMap::new();
+        let mut candidates = Vec::new();
+        let mut labels = Vec::with_capacity(targets.len());
+        for &t in targets {
+            let next = candidates.len() as u32;
+            let at = *position.entry(t).or_insert_with(|| {
+                candidates.push(t);
+                next
+            });
+            labels.push(at);
+        }
+        for _ in 0..self.negatives {
+            let j = rng.u32(0..n as u32);
+            if let std::collections::hash_map::Entry::Vacant(e) = position.entry(j) {
+                e.insert(candidates.len() as u32);
+                candidates.push(j);
+            }
+        }
+        let in_batch = targets.len() as f64;
+        let uniform = self.negatives as f64 / n as f64;
+        let log_q = candidates
+            .iter()
+            .map(|&j| (in_batch * self.share[j as usize] + uniform).ln() as f32)
+            .collect();
+        (candidates, labels, log_q)
+    }
+}
+
+/// The mean next-item cross-entropy of one batch (over the full catalog, or sampled).
+fn batch_loss(
+    model: &SasRec,
+    features: &ItemFeatures,
+    batch: &[&Window],
+    dropout: Option<&mut Dropout>,
+    sampler: Option<(&NegativeSampler, usize)>,
+) -> Result<Tensor> {
+    let device = model.device();
+    let seq = SeqBatch::from_rows(&rows(batch), model.config().max_len, device)?;
+    let len = seq.items.dim(1)?;
+    let (mut positions, mut targets) = (Vec::new(), Vec::new());
+    for (b, w) in batch.iter().enumerate() {
+        for t in 0..w.len() - 1 {
+            positions.push((b * len + t) as u32);
+            targets.push(w[t + 1]);
+        }
+    }
+    let table = model.item_table(features)?;
+    let hidden = model.encode(&seq, &table, dropout)?;
+    let states = model.states_at(&hidden, &positions)?;
+    let (logits, labels) = match sampler {
+        None => (model.next_item_logits(&states, &table)?, targets),
+        Some((sampler, step)) => {
+            let (candidates, labels, log_q) = sampler.draw(&targets, step);
+            let count = candidates.len();
+            let rows = table.index_select(&Tensor::from_vec(candidates, count, device)?, 0)?;
+            let log_q = Tensor::from_vec(log_q, (1, count), device)?;
+            let logits = model.next_item_logits(&states, &rows)?.broadcast_sub(&log_q)?;
+            (logits, labels)
+        }
+    };
+    let labels = Tensor::from_vec(labels, positions.len(), device)?;
+    Ok(candle_nn::loss::cross_entropy(&logits, &labels)?)
+}
+
+/// The mean full-catalog next-item cross-entropy over `sequences` (no dropout).
+pub fn mean_loss(model: &SasRec, features: &ItemFeatures, sequences: &[Vec<u32>]) -> Result<f64> {
+    let windows = windows(sequences, model.config().max_len);
+    let (mut sum, mut count) = (0.0, 0usize);
+    for chunk in windows.chunks(256) {
+        let batch: Vec<&Window> = chunk.iter().collect();
+        let targets: usize = chunk.iter().map(|w| w.len() - 1).sum();
+        let loss = batch_loss(model, features, &batch, None, None)?.to_scalar::<f32>()? as f64;
+        sum += loss * targets as f64;
+        count += targets;
+    }
+    Ok(sum / count.max(1) as f64)
+}
+
+/// The rank of each case's target among the model's top `max_k` (the history's items left out
+/// unless `include_seen`), scored in batches.
+pub fn rank_cases(
+    model: &SasRec,
+    features: &ItemFeatures,
+    cases: &[Case],
+    max_k: usize,
+    include_seen: bool,
+    what: &str,
+) -> Result<Vec<Rank>> {
+    let table = model.item_table(features)?;
+    let bar = crate::progress::bar(cases.len() as u64, what);
+    let mut ranks = Vec::with_capacity(cases.len());
+    for chunk in cases.chunks(512) {
+        let rows: Vec<Vec<(u32, u32, u32)>> = chunk
+            .iter()
+            .map(|c| {
+                if c.history.is_empty() {
+                    // No history: the model still answers (from position and event embeddings).
+                    vec![(0, EventKind::View as u32, 0)]
+                } else {
+                    c.history.iter().map(|&i| (i, EventKind::Click as u32, 0)).collect()
+                }
+            })
+            .collect();
+        let seq = SeqBatch::from_rows(&rows, model.config().max_len, model.device())?;
+        let hidden = model.encode(&seq, &table, None)?;
+        let states = model.states_at(&hidden, &seq.last_positions())?;
+        let scores = model.next_item_logits(&states, &table)?.to_vec2::<f32>()?;
+        ranks.extend(
+            crate::stats::parallel_map(chunk.len(), |i| {
+                let case = &chunk[i];
+                let exclude: &[u32] = if include_seen { &[] } else { &case.history };
+                target_rank(&scores[i], case.target, exclude, max_k)
+            }),
+        );
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(ranks)
+}
+
+/// Where `target` falls in the descending order of `scores` (ties broken by index, excluded
+/// items left out), if within the first `max_k`.
+pub fn target_rank(scores: &[f32], target: u32, exclude: &[u32], max_k: usize) -> Rank {
+    let t = target as usize;
+    if t >= scores.len() || exclude.contains(&target) {
+        return None;
+    }
+    let s = scores[t];
+    let mut better = 0usize;
+    for (j, &x) in scores.iter().enumerate() {
+        if (x > s || (x == s && j < t)) && !exclude.contains(&(j as u32)) {
+            better += 1;
+            if better >= max_k {
+                return None;
+            }
+        }
+    }
+    Some(better as u32)
+}
+
+/// One epoch's figures, for the log, the checkpoint and the training-curve plot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub steps: usize,
+    pub train_loss: f64,
+    pub validation: std::collections::BTreeMap<String, f64>,
+    pub seconds: f64,
+    pub sequences_per_second: f64,
+}
+
+/// What `state.json` beside the checkpoint holds: enough to resume exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    pub config: TrainConfig,
+    pub model: SasRecConfig,
+    pub epochs_done: usize,
+    pub step: usize,
+    pub history: Vec<EpochLog>,
+    pub best_epoch: Option<usize>,
+    pub best_score: f64,
+}
+
+pub struct Trained {
+    pub model: SasRec,
+    pub varmap: VarMap,
+    pub state: TrainState,
+}
+
+/// Where a run keeps its files.
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub fn latest(&self) -> PathBuf {
+        self.0.join("model.safetensors")
+    }
+    pub fn best(&self) -> PathBuf {
+        self.0.join("best.safetensors")
+    }
+    pub fn optimizer(&self) -> PathBuf {
+        self.0.join("optimizer.safetensors")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.0.join("state.json")
+    }
+}
+
+pub fn new_model(cfg: &SasRecConfig, device: &Device) -> Result<(VarMap, SasRec)> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let model = SasRec::new(cfg, vb)?;
+    Ok((varmap, model))
+}
+
+/// Loads a checkpoint's weights into a new model of `cfg`.
+pub fn load_model(cfg: &SasRecConfig, weights: &Path, device: &Device) -> Result<(VarMap, SasRec)> {
+    let (mut varmap, model) = new_model(cfg, device)?;
+    varmap
+        .load(weights)
+        .with_context(|| format!("cannot load weights from {}", weights.display()))?;
+    Ok((varmap, model))
+}
+
+fn named_vars(varmap: &VarMap) -> Vec<(String, Var)> {
+    let data = varmap.data().lock().expect("var map lock");
+    let mut vars: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
+/// What a model trains and validates on.
+pub struct TrainData<'a> {
+    pub num_items: usize,
+    pub train: &'a [Vec<u32>],
+    pub validation: &'a [Case],
+    pub convention: MetricConvention,
+    /// Whether history items may be recommended (and count as hits) in validation.
+    pub include_seen: bool,
+}
+
+/// Where and how a run executes.
+pub struct RunOptions {
+    /// Checkpoints (safetensors), optimizer state and `state.json`.
+    pub dir: PathBuf,
+    /// Continue from the checkpoint in `dir` (same configuration only).
+    pub resume: bool,
+    /// Stop after this many epochs in total, as if interrupted; a later `resume` continues.
+    pub stop_after_epochs: Option<usize>,
+    pub device: Device,
+}
+
+/// Trains, validating after each epoch; writes checkpoints and resumes from them.
+pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Result<Trained> {
+    let (num_items, train, validation) = (data.num_items, data.train, data.validation);
+    let (convention, include_seen) = (data.convention, data.include_seen);
+    let (dir, resume, device) = (options.dir.as_path(), options.resume, &options.device);
+    let run = RunDir(dir.to_path_buf());
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let model_cfg = config.model_config(num_items);
+    let (varmap, model) = new_model(&model_cfg, device)?;
+    // Seeded initialisation: candle's CPU RNG cannot be seeded, so every variable is
+    // re-drawn from our generator (same weights on every run and platform).
+    seeded_init(&varmap, config.train.seed)?;
+    let mut opt = AdamW::new(named_vars(&varmap), config.train.weight_decay)?;
+    let mut state = TrainState {
+        config: config.clone(),
+        model: model_cfg.clone(),
+        epochs_done: 0,
+        step: 0,
+        history: Vec::new(),
+        best_epoch: None,
+        best_score: f64::NEG_INFINITY,
+    };
+    if resume && run.state().exists() {
+        let saved: TrainState = serde_json::from_str(
+            &std::fs::read_to_string(run.state())
+                .with_context(|| format!("cannot read {}", run.state().display()))?,
+        )
+        .with_context(|| format!("{} is not a training state", run.state().display()))?;
+        if saved.config != *config || saved.model != model_cfg {
+            bail!(
+                "{} was trained with another configuration; use a new --out or the same config",
+                dir.display()
+            );
+        }
+        let mut vm = varmap.clone();
+        vm.load(run.latest())
+            .with_context(|| format!("cannot load {}", run.latest().display()))?;
+        opt.load(&run.optimizer(), saved.step)?;
+        tracing::info!(epochs_done = saved.epochs_done, step = saved.step, "resuming {}", dir.display());
+        state = saved;
+    }
+    let tc = &config.train;
+    let windows = windows(train, model_cfg.max_len);
+    let steps_per_epoch = {
+        let n = windows.len().div_ceil(tc.batch_size);
+        if tc.max_steps_per_epoch > 0 { n.min(tc.max_steps_per_epoch) } else { n }
+    };
+    let total_steps = steps_per_epoch * tc.epochs;
+    let schedule = Schedule {
+        lr: tc.lr,
+        warmup_steps: tc.warmup_steps.min(total_steps / 2),
+        final_lr_fraction: tc.final_lr_fraction,
+    };
+    let validation = crate::ranking::run::sample_cases(validation, if tc.validation_cases == 0 { usize::MAX } else { tc.validation_cases }, tc.seed);
+    tracing::info!(
+        windows = windows.len(),
+        steps_per_epoch,
+        validation_cases = validation.len(),
+        "training {}-layer transformer, hidden {}, {} items",
+        model_cfg.layers,
+        model_cfg.hidden,
+        num_items
+    );
+    let features = ItemFeatures::none();
+    let sampler = (tc.negatives > 0)
+        .then(|| NegativeSampler::new(&windows, num_items, tc.negatives, tc.seed));
+    let mut since_best = state
+        .best_epoch
+        .map_or(0, |b| state.epochs_done.saturating_sub(b));
+    let last_epoch = options.stop_after_epochs.map_or(tc.epochs, |n| n.min(tc.epochs));
+    while state.epochs_done < last_epoch
+        && (state.best_epoch.is_none() || since_best < tc.patience)
+    {
+        let epoch = state.epochs_done + 1;
+        let started = Instant::now();
+        let batches = epoch_batches(&windows, tc.batch_size, tc.seed.wrapping_add(epoch as u64));
+        let bar = crate::progress::steps_bar(steps_per_epoch as u64, &format!("epoch {epoch}/{}", tc.epochs));
+        let (mut loss_sum, mut sequences) = (0.0, 0usize);
+        for (i, batch) in batches.iter().take(steps_per_epoch).enumerate() {
+            let batch: Vec<&Window> = batch.iter().map(|&j| &windows[j]).collect();
+            let mut dropout = Dropout::new(model_cfg.dropout, tc.seed ^ (state.step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+            let loss = batch_loss(
+                &model,
+                &features,
+                &batch,
+                Some(&mut dropout),
+                sampler.as_ref().map(|s| (s, state.step)),
+            )?;
+            let lr = schedule.lr_at(state.step, total_steps);
+            opt.apply(&loss.backward()?, lr)?;
+            state.step += 1;
+            let loss = loss.to_scalar::<f32>()? as f64;
+            if !loss.is_finite() {
+                bail!("training diverged at step {}: loss {loss}", state.step);
+            }
+            loss_sum += loss;
+            sequences += batch.len();
+            bar.set_message(format!("epoch {epoch}/{} loss {:.4} lr {lr:.2e}", tc.epochs, loss_sum / (i + 1) as f64));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let train_seconds = started.elapsed().as_secs_f64();
+        let max_k = 20;
+        let ranks = rank_cases(&model, &features, &validation, max_k, include_seen, "validate")?;
+        let metrics = convention.summarize(&ranks, &[10, 20]);
+        let score = *metrics
+            .get(&tc.select_by)
+            .with_context(|| format!("select_by `{}` is not one of {:?}", tc.select_by, metrics.keys()))?;
+        let log = EpochLog {
+            epoch,
+            steps: steps_per_epoch,
+            train_loss: loss_sum / steps_per_epoch.max(1) as f64,
+            validation: metrics,
+            seconds: started.elapsed().as_secs_f64(),
+            sequences_per_second: sequences as f64 / train_seconds,
+        };
+        tracing::info!(
+            "epoch {epoch}: loss {:.4}, validation {} {score:.3}, {:.0} sequences/s, {:.0} s",
+            log.train_loss,
+            tc.select_by,
+            log.sequences_per_second,
+            log.seconds
+        );
+        state.history.push(log);
+        state.epochs_done = epoch;
+        if score > state.best_score {
+            state.best_score = score;
+            state.best_epoch = Some(epoch);
+            since_best = 0;
+            varmap.save(run.best()).with_context(|| format!("cannot write {}", run.best().display()))?;
+        } else {
+            since_best += 1;
+        }
+        varmap.save(run.latest()).with_context(|| format!("cannot write {}", run.latest().display()))?;
+        opt.save(&run.optimizer())?;
+        crate::output::write_file(&run.state(), serde_json::to_string_pretty(&state)?)?;
+    }
+    if since_best >= tc.patience && state.epochs_done < tc.epochs {
+        tracing::info!("early stop: no better {} for {} epochs", tc.select_by, tc.patience);
+    }
+    let (varmap, model) = load_model(&model_cfg, &run.best(), device)?;
+    Ok(Trained { model, varmap, state })
+}
+
+/// Re-draws every variable from a seeded generator: embeddings and weight matrices
+/// N(0, 0.02), norms' weights 1, biases 0 (the same rules as the model's own initialisers).
+fn seeded_init(varmap: &VarMap, seed: u64) -> Result<()> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    for (name, var) in named_vars(varmap) {
+        let n = var.elem_count();
+        let values: Vec<f32> = if name.ends_with("bias") {
+            vec![0.0; n]
+        } else if name.contains("ln_") && name.ends_with("weight") {
+            vec![1.0; n]
+        } else {
+            (0..n).map(|_| 0.02 * normal(&mut rng)).collect()
+        };
+        var.set(&Tensor::from_vec(values, var.shape(), var.device())?)?;
+    }
+    Ok(())
+}
+
+/// A standard normal draw (Box-Muller).
+fn normal(rng: &mut fastrand::Rng) -> f32 {
+    let u1 = rng.f64().max(f64::MIN_POSITIVE);
+    let u2 = rng.f64();
+    ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+}
+
+pub fn device(name: &str) -> Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => {
+            #[cfg(feature = "cuda")]
+            {
+                Ok(Device::new_cuda(0)?)
+            }
+            #[cfg(not(feature = "cuda"))]
+            bail!("--device cuda: this edgerec-train was built without the `cuda` feature (cargo build -p edgerec-trainer --features cuda)")
+        }
+        other => bail!("unknown device `{other}`: expected cpu or cuda"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_use_every_target_once() {
+        let seqs = vec![vec![1, 2, 3, 4, 5, 6, 7], vec![9], vec![1, 2]];
+        let w = windows(&seqs, 3);
+        assert_eq!(w, vec![vec![4, 5, 6, 7], vec![1, 2, 3, 4], vec![1, 2]]);
+        let targets: usize = w.iter().map(|w| w.len() - 1).sum();
+        assert_eq!(targets, 6 + 1);
+    }
+
+    #[test]
+    fn target_rank_counts_better_items() {
+        let scores = [0.1, 0.9, 0.5, 0.5, 0.2];
+        assert_eq!(target_rank(&scores, 1, &[], 5), Some(0));
+        assert_eq!(target_rank(&scores, 3, &[], 5), Some(2)); // tie with 2 goes to 2
+        assert_eq!(target_rank(&scores, 3, &[1], 5), Some(1));
+        assert_eq!(target_rank(&scores, 0, &[], 3), None);
+        assert_eq!(target_rank(&scores, 1, &[1], 5), None);
+    }
+}
