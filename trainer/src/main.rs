@@ -81,6 +81,9 @@ enum Command {
     /// Evaluate ranking baselines (popularity, co-visitation, SKNN, V-SKNN) with a data set's
     /// standard protocol; kNN settings tuned on validation; 95% bootstrap intervals.
     Baselines(edgerec_trainer::ranking::cli::BaselinesArgs),
+    /// Text to conversion (Women's E-Commerce Clothing Reviews): review text -> recommended and
+    /// rating, split by item; TF-IDF + linear model, frozen MiniLM + linear model, fine-tuned MiniLM.
+    Text(edgerec_trainer::text::cli::TextArgs),
     /// Write a self-contained HTML report (tables, SVG plots) from run records.
     Report(edgerec_trainer::report::ReportArgs),
 }
@@ -189,6 +192,7 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Baselines(args) => edgerec_trainer::ranking::cli::run_baselines(args).map(drop),
+        Command::Text(args) => edgerec_trainer::text::cli::text(args),
         Command::Report(args) => {
             let runs = edgerec_trainer::report::write_report(&args)?;
             println!("wrote {} ({runs} runs)", args.out.display());

@@ -17,6 +17,7 @@ mod bundle;
 mod covisit;
 mod engine;
 mod error;
+pub mod model;
 
 pub use api::{
     IgnoredItem, RecommendRequest, RecommendResponse, RecommendedItem, Source, MAX_HISTORY, MAX_K,
