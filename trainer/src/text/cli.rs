@@ -87,6 +87,9 @@ pub struct TextArgs {
     /// Peak AdamW learning rate (after warm-up, then linear decay to 0).
     #[arg(long, default_value_t = FinetuneConfig::default().learning_rate)]
     pub learning_rate: f64,
+    /// Peak AdamW learning rate of the two heads (they start from zero).
+    #[arg(long, default_value_t = FinetuneConfig::default().head_learning_rate)]
+    pub head_learning_rate: f64,
     #[arg(long, default_value_t = FinetuneConfig::default().weight_decay)]
     pub weight_decay: f64,
     /// Fraction of the steps spent warming up.
@@ -347,6 +350,7 @@ pub fn run_text(args: &TextArgs) -> Result<Vec<TextRun>> {
                 epochs: args.epochs,
                 batch_size: args.batch_size,
                 learning_rate: args.learning_rate,
+                head_learning_rate: args.head_learning_rate,
                 weight_decay: args.weight_decay,
                 warmup_fraction: args.warmup,
                 patience: args.patience,

@@ -62,6 +62,9 @@ pub struct FinetuneConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
+    /// Peak learning rate of the heads, which start from zero and need larger steps than the
+    /// pretrained layers.
+    pub head_learning_rate: f64,
     pub weight_decay: f64,
     /// Fraction of all steps spent warming the learning rate up from 0.
     pub warmup_fraction: f64,
@@ -81,6 +84,7 @@ impl Default for FinetuneConfig {
             epochs: 2,
             batch_size: 32,
             learning_rate: 5e-5,
+            head_learning_rate: 1e-3,
             weight_decay: 0.01,
             warmup_fraction: 0.1,
             patience: 1,
@@ -214,7 +218,16 @@ impl Finetuner {
     }
 
     fn all_vars(&self) -> Vec<Var> {
-        let mut vars: Vec<Var> = self.vars.iter().map(|(_, v)| v.clone()).collect();
+        let mut vars = self.encoder_vars();
+        vars.extend(self.head_vars());
+        vars
+    }
+
+    fn encoder_vars(&self) -> Vec<Var> {
+        self.vars.iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    fn head_vars(&self) -> Vec<Var> {
         let mut heads: Vec<(String, Var)> = self
             .head_map
             .data()
@@ -224,8 +237,7 @@ impl Finetuner {
             .into_iter()
             .collect();
         heads.sort_by(|a, b| a.0.cmp(&b.0));
-        vars.extend(heads.into_iter().map(|(_, v)| v));
-        vars
+        heads.into_iter().map(|(_, v)| v).collect()
     }
 
     /// One pass of the frozen encoder over every example: the cache of the bottom layers' output
@@ -405,14 +417,13 @@ impl Finetuner {
             );
         }
         let vars = self.all_vars();
-        let mut optimizer = AdamW::new(
-            vars.clone(),
-            ParamsAdamW {
-                lr: config.learning_rate,
-                weight_decay: config.weight_decay,
-                ..Default::default()
-            },
-        )?;
+        let params = |lr| ParamsAdamW {
+            lr,
+            weight_decay: config.weight_decay,
+            ..Default::default()
+        };
+        let mut encoder_opt = AdamW::new(self.encoder_vars(), params(config.learning_rate))?;
+        let mut head_opt = AdamW::new(self.head_vars(), params(config.head_learning_rate))?;
         let mut rng = fastrand::Rng::with_seed(config.seed);
         let per_epoch = train.len().div_ceil(config.batch_size);
         let per_epoch = config
@@ -427,7 +438,7 @@ impl Finetuner {
             } else {
                 ((total - step) as f64 / (total - warmup).max(1) as f64).max(0.0)
             };
-            config.learning_rate * factor
+            factor
         };
         let val_labels: Vec<bool> = validation.iter().map(|&i| labels.recommended[i]).collect();
         let mut log = Vec::new();
@@ -440,15 +451,18 @@ impl Finetuner {
             let bar = crate::progress::bar(per_epoch as u64, &format!("epoch {epoch}"));
             let (mut sum, mut count, mut smooth) = (0.0, 0usize, None::<f64>);
             for batch in batches.iter().take(per_epoch) {
-                optimizer.set_learning_rate(schedule(step));
+                encoder_opt.set_learning_rate(config.learning_rate * schedule(step));
+                head_opt.set_learning_rate(config.head_learning_rate * schedule(step));
                 let pooled = self.pooled(prepared, tokens, batch)?;
                 let loss = self.loss(&pooled, batch, labels, config.rating_weight)?;
-                optimizer.backward_step(&loss)?;
+                let grads = loss.backward()?;
+                encoder_opt.step(&grads)?;
+                head_opt.step(&grads)?;
                 let value = loss.to_scalar::<f32>()? as f64;
                 if !value.is_finite() {
                     bail!(
                         "the training loss became {value} at step {step} (learning rate {})",
-                        schedule(step)
+                        config.learning_rate * schedule(step)
                     );
                 }
                 sum += value;

@@ -52,16 +52,16 @@ fn tiny_model_dir(name: &str, reviews: &[Review]) -> PathBuf {
     let specials = [
         "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "!", "'", "-",
     ];
-    let vocab: std::collections::HashMap<String, u32> = specials
+    let vocab: Vec<String> = specials
         .iter()
         .map(|s| s.to_string())
         .chain(words.into_iter().take(600).map(|(w, _)| w))
-        .enumerate()
-        .map(|(i, w)| (w, i as u32))
         .collect();
     let vocab_size = vocab.len();
-    let wordpiece = WordPiece::builder()
-        .vocab(vocab)
+    // One token per line, ids in line order, as BERT's vocab.txt.
+    let vocab_file = dir.join("vocab.txt");
+    std::fs::write(&vocab_file, vocab.join("\n")).unwrap();
+    let wordpiece = WordPiece::from_file(vocab_file.to_str().unwrap())
         .unk_token("[UNK]".into())
         .build()
         .unwrap();
