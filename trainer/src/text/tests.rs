@@ -219,10 +219,15 @@ fn finetuning_lowers_the_loss_and_the_checkpoint_reloads_identically() {
     assert!(changed("encoder.layer.1.attention.self.query.weight"));
     assert!(!changed("encoder.layer.0.attention.self.query.weight"));
     assert!(!changed("embeddings.word_embeddings.weight"));
+    // score_texts reads at DEFAULT_MAX_LEN tokens.
     let scores = score_texts(&out, &texts[..3]).unwrap();
+    let expected = TextClassifier::load(&out, DEFAULT_MAX_LEN, &Device::Cpu)
+        .unwrap()
+        .predict(&texts[..3], 2)
+        .unwrap();
     assert!(scores
         .iter()
-        .zip(&reloaded)
+        .zip(&expected)
         .all(|(s, p)| (s - p.p_recommended).abs() < 1e-6));
     let vectors = encode_texts(&out, &texts[..3]).unwrap();
     assert!(vectors
