@@ -81,6 +81,8 @@ serve: ## serve what is built, without rebuilding
 
 eval: $(TRAIN) ## full-data evaluation (needs ../shared/data): results/*.json, RESULTS.md, build/report.html
 	SHARED=$(SHARED) scripts/eval-conv.sh $(SHARED)
+	# Before eval-rank.sh, which regenerates RESULTS.md and the report from every record.
+	scripts/eval-text.sh $(SHARED)
 	SHARED=$(SHARED) scripts/eval-rank.sh
 
 clean: ## remove build outputs

@@ -15,6 +15,7 @@ pub mod seqrec;
 pub mod report;
 pub mod stats;
 pub mod svg;
+pub mod text;
 
 pub use covisit::{covisit_bundle, train_covisit, CovisitConfig};
 pub use data::{SessionData, TestCase};

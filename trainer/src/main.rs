@@ -87,6 +87,9 @@ enum Command {
     /// Train the transformer conversion model (SASRec-style, candle) on a ranking data set:
     /// validation each epoch, early stopping, safetensors checkpoints, resume; test metrics.
     Train(edgerec_trainer::seqrec::cli::TrainArgs),
+    /// Text to conversion (Women's E-Commerce Clothing Reviews): review text -> recommended and
+    /// rating, split by item; TF-IDF + linear model, frozen MiniLM + linear model, fine-tuned MiniLM.
+    Text(edgerec_trainer::text::cli::TextArgs),
     /// Write a self-contained HTML report (tables, SVG plots) from run records.
     Report(edgerec_trainer::report::ReportArgs),
 }
@@ -196,6 +199,7 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Baselines(args) => edgerec_trainer::ranking::cli::run_baselines(args).map(drop),
         Command::Train(args) => edgerec_trainer::seqrec::cli::run_train(args).map(drop),
+        Command::Text(args) => edgerec_trainer::text::cli::text(args),
         Command::Report(args) => {
             let runs = edgerec_trainer::report::write_report(&args)?;
             println!("wrote {} ({runs} runs)", args.out.display());

@@ -1,0 +1,363 @@
+//! Tests on the real sample shipped in the repository, with a tiny BERT built here (random
+//! weights from a fixed seed, a WordPiece vocabulary from the sample's words), so they run on a
+//! fresh clone; the comparison with the pretrained MiniLM runs only where ../shared has it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use clap::Parser;
+use edgerec::model::bert::random_weights;
+use edgerec::model::{BertConfig, BertEncoder};
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::processors::bert::BertProcessing;
+use tokenizers::Tokenizer;
+
+use super::cli::{run_text, TextArgs, TextModel};
+use super::data::{read_reviews, split_by_item, Review, SAMPLE_PATH};
+use super::encoder::*;
+use super::finetune::{FinetuneConfig, Finetuner, Labels, TrainLayers};
+use crate::conversion::task::repo_path;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edgerec-text-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn sample() -> Vec<Review> {
+    read_reviews(&repo_path(SAMPLE_PATH)).unwrap().0
+}
+
+/// A model folder like all-MiniLM-L6-v2's, but tiny: 2 layers, hidden 32, the sample's 600 most
+/// frequent words as its vocabulary.
+fn tiny_model_dir(name: &str, reviews: &[Review]) -> PathBuf {
+    let dir = temp_dir(name);
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in reviews {
+        for w in r
+            .text
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            *counts.entry(w.to_string()).or_default() += 1;
+        }
+    }
+    let mut words: Vec<(String, usize)> = counts.into_iter().collect();
+    words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let specials = [
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "!", "'", "-",
+    ];
+    let vocab: Vec<String> = specials
+        .iter()
+        .map(|s| s.to_string())
+        .chain(words.into_iter().take(600).map(|(w, _)| w))
+        .collect();
+    let vocab_size = vocab.len();
+    // One token per line, ids in line order, as BERT's vocab.txt.
+    let vocab_file = dir.join("vocab.txt");
+    std::fs::write(&vocab_file, vocab.join("\n")).unwrap();
+    let wordpiece = WordPiece::from_file(vocab_file.to_str().unwrap())
+        .unk_token("[UNK]".into())
+        .build()
+        .unwrap();
+    let mut tokenizer = Tokenizer::new(wordpiece);
+    tokenizer
+        .with_normalizer(Some(BertNormalizer::default()))
+        .unwrap();
+    tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
+    tokenizer.with_post_processor(Some(BertProcessing::new(
+        ("[SEP]".into(), 3),
+        ("[CLS]".into(), 2),
+    )));
+    tokenizer.save(dir.join(TOKENIZER_FILE), false).unwrap();
+    let config = BertConfig {
+        vocab_size,
+        hidden_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        intermediate_size: 64,
+        max_position_embeddings: 128,
+        ..BertConfig::minilm_l6()
+    };
+    std::fs::write(
+        dir.join(CONFIG_FILE),
+        serde_json::to_string(&config).unwrap(),
+    )
+    .unwrap();
+    let weights = random_weights(&config, 0.1, 11).unwrap();
+    candle_core::safetensors::save(&weights, dir.join(WEIGHTS_FILE)).unwrap();
+    dir
+}
+
+fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn sample_reviews_are_read_and_split_by_item() {
+    let (reviews, counts) = read_reviews(&repo_path(SAMPLE_PATH)).unwrap();
+    assert_eq!(counts.rows, 400);
+    assert_eq!(counts.kept + counts.no_text + counts.bad_label, counts.rows);
+    assert!(reviews.len() > 350, "{counts:?}");
+    assert!(reviews
+        .iter()
+        .all(|r| (1..=5).contains(&r.rating) && !r.text.is_empty()));
+    let split = split_by_item(&reviews, 0.8, 0.1, 17).unwrap();
+    let items = |idx: &[usize]| {
+        idx.iter()
+            .map(|&i| reviews[i].item.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (train, val, test) = (
+        items(&split.train),
+        items(&split.validation),
+        items(&split.test),
+    );
+    assert!(train.is_disjoint(&test) && train.is_disjoint(&val) && val.is_disjoint(&test));
+    assert_eq!(
+        split.train.len() + split.validation.len() + split.test.len(),
+        reviews.len()
+    );
+    assert_eq!(split, split_by_item(&reviews, 0.8, 0.1, 17).unwrap());
+    assert_ne!(
+        split.test,
+        split_by_item(&reviews, 0.8, 0.1, 18).unwrap().test
+    );
+}
+
+#[test]
+fn finetuning_lowers_the_loss_and_the_checkpoint_reloads_identically() {
+    let reviews = sample();
+    let dir = tiny_model_dir("finetune", &reviews);
+    let tokenizer = load_tokenizer(&dir, 64).unwrap();
+    let texts: Vec<&str> = reviews.iter().map(|r| r.text.as_str()).collect();
+    let tokens = tokenize(&tokenizer, &texts).unwrap();
+    assert!(tokens.iter().all(|t| t.len() <= 64 && t[0] == 2));
+    let split = split_by_item(&reviews, 0.8, 0.1, 17).unwrap();
+    let recommended: Vec<bool> = reviews.iter().map(|r| r.recommended).collect();
+    let rating: Vec<u8> = reviews.iter().map(|r| r.rating).collect();
+    let labels = Labels {
+        recommended: &recommended,
+        rating: &rating,
+    };
+
+    let tuner = Finetuner::new(&dir, TrainLayers::Top(1), 0.8, &Device::Cpu).unwrap();
+    let prepared = tuner.prepare(&tokens, 16).unwrap();
+    assert_eq!(prepared.cache.len(), tokens.len());
+    // The frozen pass gives the same sentence embeddings as the serving path.
+    let served = TextEncoder::load(&dir, 64, &Device::Cpu)
+        .unwrap()
+        .embed_tokens(&tokens, 7)
+        .unwrap();
+    assert!(max_diff(&served, &prepared.frozen_embeddings) < 1e-5);
+
+    let before = tuner
+        .mean_loss(&prepared, &tokens, &labels, &split.train, 0.5)
+        .unwrap();
+    let config = FinetuneConfig {
+        epochs: 4,
+        learning_rate: 3e-3,
+        batch_size: 16,
+        patience: 10,
+        ..FinetuneConfig::default()
+    };
+    let log = tuner
+        .train(
+            &prepared,
+            &tokens,
+            &labels,
+            &split.train,
+            &split.validation,
+            &config,
+        )
+        .unwrap();
+    let after = tuner
+        .mean_loss(&prepared, &tokens, &labels, &split.train, 0.5)
+        .unwrap();
+    assert!(
+        after < before - 0.05,
+        "training loss {before:.4} -> {after:.4}; epochs {log:?}"
+    );
+
+    let out = dir.join("finetuned");
+    tuner.save(&dir, &out).unwrap();
+    let in_memory = tuner
+        .classifier(&dir, 64)
+        .unwrap()
+        .predict(&texts, 16)
+        .unwrap();
+    let reloaded = TextClassifier::load(&out, 64, &Device::Cpu)
+        .unwrap()
+        .predict(&texts, 16)
+        .unwrap();
+    assert_eq!(in_memory, reloaded);
+    // Only the top layer changed; the saved file has every base tensor under its name.
+    let base = candle_core::safetensors::load(dir.join(WEIGHTS_FILE), &Device::Cpu).unwrap();
+    let saved = candle_core::safetensors::load(out.join(WEIGHTS_FILE), &Device::Cpu).unwrap();
+    assert_eq!(
+        base.keys().collect::<std::collections::BTreeSet<_>>(),
+        saved.keys().collect()
+    );
+    let changed = |name: &str| {
+        let d = (&base[name] - &saved[name])
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap();
+        d.to_scalar::<f32>().unwrap() > 0.0
+    };
+    assert!(changed("encoder.layer.1.attention.self.query.weight"));
+    assert!(!changed("encoder.layer.0.attention.self.query.weight"));
+    assert!(!changed("embeddings.word_embeddings.weight"));
+    // score_texts reads at DEFAULT_MAX_LEN tokens.
+    let scores = score_texts(&out, &texts[..3]).unwrap();
+    let expected = TextClassifier::load(&out, DEFAULT_MAX_LEN, &Device::Cpu)
+        .unwrap()
+        .predict(&texts[..3], 2)
+        .unwrap();
+    assert!(scores
+        .iter()
+        .zip(&expected)
+        .all(|(s, p)| (s - p.p_recommended).abs() < 1e-6));
+    let vectors = encode_texts(&out, &texts[..3]).unwrap();
+    assert!(vectors
+        .iter()
+        .all(|v| v.len() == 32 && (v.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-4));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_text_command_runs_every_model_on_the_sample() {
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: TextArgs,
+    }
+    let reviews = sample();
+    let dir = tiny_model_dir("cli", &reviews);
+    let results = dir.join("results");
+    let out = dir.join("model");
+    let cli = Cli::parse_from([
+        "text",
+        "--encoder",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--results-dir",
+        results.to_str().unwrap(),
+        "--max-len",
+        "48",
+        "--epochs",
+        "1",
+        "--max-steps-per-epoch",
+        "4",
+        "--train-layers",
+        "all",
+        "--bootstrap",
+        "20",
+    ]);
+    let runs = run_text(&cli.args).unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.model).collect::<Vec<_>>(),
+        TextModel::ALL
+    );
+    for run in &runs {
+        let path = results.join(format!("womens-reviews-text-{}.json", run.model.name()));
+        let record = crate::record::RunRecord::read(&path).unwrap();
+        assert_eq!(record.data.name, "womens-reviews");
+        for metric in super::metrics::ALL {
+            assert!(
+                record.metrics[metric].is_finite(),
+                "{} {metric}",
+                run.model.name()
+            );
+        }
+        let (lo, hi) = record.intervals["AUC"];
+        assert!(lo <= record.metrics["AUC"] && record.metrics["AUC"] <= hi);
+    }
+    assert!(out.join(HEAD_FILE).exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The pretrained all-MiniLM-L6-v2, when ../shared has it (it is 90 MB and not in the repository).
+fn minilm_dir() -> Option<PathBuf> {
+    let dir = repo_path("../shared/models/all-MiniLM-L6-v2");
+    if dir.join(WEIGHTS_FILE).exists() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: {} is absent (the pretrained weights are not shipped)",
+            dir.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn pooled_embeddings_match_candle_transformers_bert() {
+    let Some(dir) = minilm_dir() else { return };
+    let sentences = [
+        "This dress fits perfectly and the fabric is lovely.",
+        "The dress fits well and the material is beautiful.",
+        "The package arrived late and the box was damaged.",
+    ];
+    let ours = TextEncoder::load(&dir, 128, &Device::Cpu).unwrap();
+    let tokens = tokenize(&ours.tokenizer, &sentences).unwrap();
+    let embeddings = ours.embed_tokens(&tokens, 8).unwrap();
+
+    let config: candle_transformers::models::bert::Config =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(CONFIG_FILE)).unwrap()).unwrap();
+    let vb = unsafe {
+        candle_nn::VarBuilder::from_mmaped_safetensors(
+            &[dir.join(WEIGHTS_FILE)],
+            DType::F32,
+            &Device::Cpu,
+        )
+        .unwrap()
+    };
+    let reference = candle_transformers::models::bert::BertModel::load(vb, &config).unwrap();
+    let seqs: Vec<&[u32]> = tokens.iter().map(Vec::as_slice).collect();
+    let (ids, mask) = pad_batch(&seqs, &Device::Cpu).unwrap();
+    let hidden = reference
+        .forward(&ids, &ids.zeros_like().unwrap(), Some(&mask))
+        .unwrap();
+    let pooled = edgerec::model::bert::mean_pool(&hidden, &mask).unwrap();
+    let expected = edgerec::model::bert::l2_normalize(&pooled)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    let diff = max_diff(&embeddings, &expected);
+    assert!(
+        diff < 1e-4,
+        "largest difference from candle-transformers: {diff}"
+    );
+
+    let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let (similar, different) = (
+        cos(&embeddings[0], &embeddings[1]),
+        cos(&embeddings[0], &embeddings[2]),
+    );
+    assert!(
+        similar > different + 0.2,
+        "similar {similar}, different {different}"
+    );
+
+    // Padding a sentence inside a longer batch does not change its embedding.
+    let alone = ours.embed_tokens(&tokens[2..], 8).unwrap();
+    assert!(max_diff(&alone, &embeddings[2..]) < 1e-5);
+    let _ = (
+        BertEncoder::attention_bias(&Tensor::ones((1, 1), DType::U32, &Device::Cpu).unwrap())
+            .unwrap(),
+        Path::new("."),
+    );
+}
