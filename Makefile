@@ -18,7 +18,7 @@ export ESBUILD_BIN = $(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
 
 RUST_SOURCES := $(shell find wasm trainer worker -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 
-.PHONY: help setup demo test lint rust-test node-test eval model js worker site serve clean
+.PHONY: help setup demo test lint rust-test node-test eval model js worker site serve bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ lint: ## rustfmt and clippy, warnings are errors
 rust-test: ## native unit and integration tests
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js
 
-node-test: build/native-top20.jsonl ## JS API in Node, native/wasm parity, the worker in workerd
+node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle ## JS API in Node, native/wasm parity, the worker in workerd
 	node --test tests/
 
 $(TRAIN): $(RUST_SOURCES)
@@ -55,15 +55,21 @@ $(BUNDLE): $(TRAIN) $(wildcard $(DATA)/*)
 build/native-top20.jsonl: $(BUNDLE) $(TRAIN)
 	$(TRAIN) recommend --bundle $(BUNDLE) --sessions $(DATA)/test_sessions.tsv --limit 1000 --k 20 --out $@
 
-js: build/pkg/node/edgerec_js.js build/pkg/web/edgerec_js.js ## the JS API: build/pkg/{node,web}
+build/native-events-top20.jsonl: $(BUNDLE) $(TRAIN)
+	$(TRAIN) recommend --bundle $(BUNDLE) --sessions $(DATA)/test_sessions.tsv --limit 1000 --k 20 --events --out $@
 
-$(WASM_DIR)/edgerec_js.wasm: $(RUST_SOURCES)
-	$(CARGO) build -p edgerec-js --release --target $(WASM_TARGET)
+# A bundle with a catalog (category, price) for the filter tests: REES46 events through its mapping.
+build/rees46.bundle: $(TRAIN) data/rees46/2019-Oct_sample.csv mappings/rees46.toml
+	$(TRAIN) covisit --mapping mappings/rees46.toml --input data/rees46/2019-Oct_sample.csv --name rees46 --out $@
+
+js: build/pkg/node/edgerec_js.js build/pkg/web/edgerec_js.js build/pkg/bundler/edgerec_js.js ## the JS API (wasm-pack): build/pkg/{node,web,bundler}, used by the npm package in web/
+
+# wasm-pack runs cargo (release, wasm32) and the wasm-bindgen on PATH; --mode no-install downloads
+# nothing, and wasm-opt is off in wasm/js/Cargo.toml (see ../shared/TOOLCHAIN.md).
+build/pkg/%/edgerec_js.js: $(RUST_SOURCES)
+	wasm-pack --quiet build wasm/js --release --mode no-install \
+	  --target $(if $(filter node,$*),nodejs,$*) --out-dir ../../build/pkg/$* --out-name edgerec_js
 	@touch $@
-
-build/pkg/%/edgerec_js.js: $(WASM_DIR)/edgerec_js.wasm
-	wasm-bindgen --target $(if $(filter node,$*),nodejs,web) --out-dir build/pkg/$* $<
-	@if [ $* = node ]; then echo '{"name":"edgerec","type":"commonjs","main":"edgerec_js.js","types":"edgerec_js.d.ts"}' > build/pkg/node/package.json; fi
 
 worker: worker/build/index.js ## the Cloudflare Worker (worker-build)
 
@@ -71,10 +77,15 @@ worker/build/index.js: $(RUST_SOURCES)
 	cd worker && worker-build --release --no-opt
 	@touch $@
 
-site: $(BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/*) ## static assets: demo page, browser engine, bundle
-	mkdir -p build/site/pkg
+site: $(BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## static assets: demo page, browser engine and Web Worker helper, bundle
+	mkdir -p build/site/pkg build/site/edgerec/pkg/web
 	cp web/demo/* build/site/
 	cp build/pkg/web/edgerec_js.js build/pkg/web/edgerec_js_bg.wasm build/site/pkg/
+	cp web/worker-client.js web/engine-worker.js build/site/edgerec/
+	cp build/pkg/web/edgerec_js.js build/pkg/web/edgerec_js_bg.wasm build/site/edgerec/pkg/web/
+
+bench: $(TRAIN) js ## recommend latency native vs wasm, cold start, .wasm size (needs ../shared/data): results/bench-recommend.json
+	scripts/bench-recommend.sh
 
 serve: ## serve what is built, without rebuilding
 	npx wrangler dev --ip 127.0.0.1 --port $(PORT)

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130 # must equal the `wasm-bindgen` crate pinned in Cargo.toml
 WORKER_BUILD_VERSION=0.8.7
+WASM_PACK_VERSION=0.15.1
 
 log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
@@ -25,6 +26,11 @@ fi
 if ! cargo install --list | grep -q "^worker-build v$WORKER_BUILD_VERSION:"; then
   log "installing worker-build $WORKER_BUILD_VERSION (about 8 minutes)"
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --force
+fi
+
+if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
+  log "installing wasm-pack $WASM_PACK_VERSION (about 6 minutes)"
+  cargo install wasm-pack --version "$WASM_PACK_VERSION" --force
 fi
 
 if ! command -v chromium >/dev/null; then

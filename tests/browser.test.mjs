@@ -54,3 +54,38 @@ test("a bad request shows the engine's error on both sides", async () => {
   }
   await page.close();
 });
+
+test("the Web Worker helper runs the engine off the main thread and answers like Node", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(worker.base);
+  const history = ["21115", "28626", "37747"];
+  const got = await page.evaluate(async (history) => {
+    const { createEngineWorker } = await import("/edgerec/worker-client.js");
+    const engine = await createEngineWorker({ bundleUrl: "/models/model.bundle" });
+    const answer = await engine.recommend({ history, k: 10 });
+    await engine.track({ id: history[0] });
+    await engine.track({ id: history[1], type: "cart" });
+    const tracked = await engine.recommendSession({ k: 10 });
+    let error;
+    try {
+      await engine.recommend({ history, k: 0 });
+    } catch (e) {
+      error = { isError: e instanceof Error, code: e.code, field: e.field };
+    }
+    const events = await engine.events();
+    engine.terminate();
+    return { info: engine.info, answer, tracked, error, events };
+  }, history);
+  const node = new Engine(bundleBytes());
+  assert.deepEqual(got.answer, JSON.parse(JSON.stringify(node.recommend({ history, k: 10 }))));
+  const events = [{ id: history[0] }, { id: history[1], type: "cart" }];
+  assert.deepEqual(got.tracked, JSON.parse(JSON.stringify(node.recommend({ events, k: 10 }))));
+  assert.deepEqual(got.events, [{ id: history[0], type: "view" }, { id: history[1], type: "cart" }]);
+  assert.deepEqual(got.error, { isError: true, code: "invalid_field", field: "k" });
+  assert.equal(got.info.modelKind, "covisit");
+  assert.equal(got.info.itemCount, node.itemCount);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -8,17 +8,33 @@ import path from "node:path";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const bundlePath = path.join(root, "build/site/models/model.bundle");
 export const nativeAnswersPath = path.join(root, "build/native-top20.jsonl");
+export const nativeEventsAnswersPath = path.join(root, "build/native-events-top20.jsonl");
+export const catalogBundlePath = path.join(root, "build/rees46.bundle");
 
 for (const p of [bundlePath, nativeAnswersPath, path.join(root, "build/pkg/node/edgerec_js.js")]) {
   if (!existsSync(p)) throw new Error(`${p} is missing: run \`make test\` (it builds what the tests need)`);
 }
 
-export const { Engine } = createRequire(import.meta.url)(path.join(root, "build/pkg/node/edgerec_js.js"));
+export const { Engine, Session } = createRequire(import.meta.url)(path.join(root, "build/pkg/node/edgerec_js.js"));
 export const bundleBytes = () => new Uint8Array(readFileSync(bundlePath));
+export const catalogBundleBytes = () => new Uint8Array(readFileSync(catalogBundlePath));
 
+const jsonLines = (file) => readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line));
 /** Real test sessions with the native engine's answers: `{request, response}` per line. */
-export const nativeAnswers = () =>
-  readFileSync(nativeAnswersPath, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+export const nativeAnswers = () => jsonLines(nativeAnswersPath);
+/** The same sessions as typed, timed events with an exclusion and a slot. */
+export const nativeEventsAnswers = () => jsonLines(nativeEventsAnswersPath);
+
+/** Calls `fn` and returns the Error it throws as `{code, field, message}`; fails if it does not throw. */
+export function thrown(fn) {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof Error)) throw new Error(`threw a non-Error: ${e}`);
+    return { code: e.code, field: e.field, message: e.message };
+  }
+  throw new Error("expected an error, nothing was thrown");
+}
 
 /** The same f32 on both sides: JSON from serde_json prints the shortest f32, JS holds the f64 widening. */
 export const f32 = (x) => Math.fround(x);

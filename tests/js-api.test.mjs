@@ -1,24 +1,41 @@
 // The JS API (wasm-bindgen build of edgerec-js) in Node: answers, errors, and parity with native.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine, bundleBytes, nativeAnswers, f32 } from "./helpers.mjs";
+import { Engine, bundleBytes, nativeAnswers, nativeEventsAnswers, f32 } from "./helpers.mjs";
 
 const engine = new Engine(bundleBytes());
 
-test("native and wasm give the same top 20 for 1,000 real DIGINETICA test prefixes", () => {
-  const cases = nativeAnswers();
-  assert.equal(cases.length, 1000);
-  let compared = 0;
-  for (const { request, response } of cases) {
-    const wasm = engine.recommend(request);
-    assert.deepEqual(wasm.items.map((i) => i.id), response.items.map((i) => i.id), `history ${request.history}`);
-    assert.deepEqual(wasm.items.map((i) => f32(i.score)), response.items.map((i) => f32(i.score)));
-    assert.deepEqual(wasm.items.map((i) => i.source), response.items.map((i) => i.source));
-    assert.deepEqual(wasm.ignored, response.ignored);
-    compared += wasm.items.length;
-  }
-  assert.ok(compared >= 19_000, `expected about 20 items per case, compared ${compared}`);
+/** A response with every f32 (scores, contributions) as the f32 it is, for exact comparison. */
+const exact = (response) => ({
+  ...response,
+  items: response.items.map((i) => ({
+    ...i,
+    score: f32(i.score),
+    explanation: { ...i.explanation, because: i.explanation.because.map((c) => ({ ...c, contribution: f32(c.contribution) })) },
+  })),
 });
+
+for (const [name, answers] of [
+  ["history", nativeAnswers],
+  ["typed events with an exclusion", nativeEventsAnswers],
+]) {
+  test(`native and wasm give the same top 20 for 1,000 real DIGINETICA test prefixes (${name})`, () => {
+    const cases = answers();
+    assert.equal(cases.length, 1000);
+    let compared = 0;
+    let explained = 0;
+    for (const { request, response } of cases) {
+      const wasm = engine.recommend(request);
+      assert.deepEqual(wasm.items.map((i) => i.id), response.items.map((i) => i.id), `session ${JSON.stringify(request)}`);
+      // Ids, scores, sources, explanations, ignored items, slot: all of it, bit for bit.
+      assert.deepEqual(exact(wasm), exact(response));
+      compared += wasm.items.length;
+      explained += wasm.items.filter((i) => i.explanation.because.length > 0).length;
+    }
+    assert.ok(compared >= 19_000, `expected about 20 items per case, compared ${compared}`);
+    assert.ok(explained >= 10_000, `expected most items to be explained by history items, got ${explained}`);
+  });
+}
 
 test("recommendations respect k, leave out seen items and are deterministic", () => {
   const history = ["21115", "28626", "37747", "28626", "33110"];
@@ -71,7 +88,8 @@ test("bad requests throw Errors with a code and the field at fault", () => {
   assert.deepEqual(bad({ history: [], extra: 1 }), {
     code: "unknown_field",
     field: "extra",
-    message: "unknown field `extra` in request; expected one of `history`, `k`, `include_seen`",
+    message:
+      "unknown field `extra` in request; expected one of `slot`, `history`, `events`, `k`, `include_seen`, `filters`, `context`",
   });
   assert.equal(bad({ k: 3 }).field, "history");
   assert.equal(bad(null).code, "invalid_request");

@@ -2,9 +2,18 @@
 
 use std::collections::HashMap;
 
-use edgerec::{BundleWriter, CovisitModel, CovisitParams};
-use serde::{Deserialize, Serialize};
+use std::path::Path;
 
+use anyhow::{Context, Result};
+use edgerec::{
+    BundleWriter, Catalog, CatalogEntry, CovisitModel, CovisitParams, CATEGORY_SEPARATOR,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::events::CatalogItem;
+use crate::ingest::{self, Mapping};
+use crate::prepare::{sessionize, sort_and_dedup};
 use crate::progress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -91,10 +100,78 @@ pub fn train_covisit(sessions: &[Vec<String>], config: &CovisitConfig) -> Covisi
         item_ids,
         &popularity,
         &neighbours,
-        CovisitParams {
-            recency_decay: config.recency_decay,
-        },
+        CovisitParams::new(config.recency_decay),
     )
+}
+
+/// Training sessions (item ids in time order, every event type) and catalog rows from a shop
+/// export read through a mapping, with the input file's SHA-256. The catalog is empty when the
+/// mapping has no `[catalog]` section.
+pub struct MappedData {
+    pub sessions: Vec<Vec<String>>,
+    pub catalog: Vec<CatalogItem>,
+    pub fingerprint: String,
+}
+
+pub fn read_mapped(mapping_path: &Path, input: &Path) -> Result<MappedData> {
+    let mapping = Mapping::load(mapping_path)?;
+    let (mut events, report) = ingest::read_events(&mapping, input, false)?;
+    tracing::info!(
+        read = report.rows_read,
+        accepted = report.rows_accepted,
+        "events of {}",
+        input.display()
+    );
+    sort_and_dedup(&mut events);
+    sessionize::sessionize(&mut events, sessionize::DEFAULT_GAP_MS, false);
+    let mut sessions: Vec<Vec<String>> = sessionize::sessions(&events)
+        .into_iter()
+        .map(|s| {
+            s.events
+                .iter()
+                .map(|&i| events[i].item_id.clone())
+                .collect()
+        })
+        .collect();
+    sessions.retain(|s: &Vec<String>| !s.is_empty());
+    let catalog = if mapping.catalog.is_some() {
+        ingest::read_catalog(&mapping, input, false)?.0
+    } else {
+        Vec::new()
+    };
+    let bytes = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let fingerprint = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(MappedData {
+        sessions,
+        catalog,
+        fingerprint,
+    })
+}
+
+/// The catalog of the model's items from catalog rows (the last row of an item wins, so a file
+/// in time order gives each item's latest attributes). Items without a row get no attributes.
+pub fn catalog_for(model: &CovisitModel, rows: &[CatalogItem]) -> Catalog {
+    let mut latest: HashMap<&str, &CatalogItem> = HashMap::new();
+    for row in rows {
+        latest.insert(row.item_id.as_str(), row);
+    }
+    let entries: Vec<CatalogEntry> = model
+        .item_ids()
+        .iter()
+        .map(|id| match latest.get(id.as_str()) {
+            Some(row) => CatalogEntry {
+                category: (!row.category_path.is_empty())
+                    .then(|| row.category_path.join(&CATEGORY_SEPARATOR.to_string())),
+                price: row.price.map(|p| p as f32),
+                available: row.available,
+            },
+            None => CatalogEntry::default(),
+        })
+        .collect();
+    Catalog::from_entries(&entries)
 }
 
 /// A bundle writer for a trained model that also records the training configuration.

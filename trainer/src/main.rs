@@ -7,7 +7,8 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use edgerec::{Engine, RecommendRequest};
+use edgerec::{Engine, Event, EventType, RecommendRequest};
+use edgerec_trainer::covisit::{catalog_for, read_mapped};
 use edgerec_trainer::output::{create_file, write_file};
 use edgerec_trainer::record::{self, DataInfo, RunRecord};
 use edgerec_trainer::{
@@ -66,6 +67,10 @@ enum Command {
         /// Return items already in the history too.
         #[arg(long)]
         include_seen: bool,
+        /// Send each prefix as typed, timed `events` (types cycling view, click, cart, purchase),
+        /// excluding the true next item and with a slot: exercises the whole request path.
+        #[arg(long)]
+        events: bool,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -97,8 +102,16 @@ enum Command {
 #[derive(Args)]
 struct CovisitArgs {
     /// Data folder with train_sessions.txt and test_sessions.tsv (DIGINETICA layout).
-    #[arg(long, default_value = "data/diginetica")]
+    #[arg(long, default_value = "data/diginetica", conflicts_with = "mapping")]
     data: PathBuf,
+    /// Train instead on a shop export read through this mapping (e.g. mappings/rees46.toml);
+    /// every session of `--input` trains, nothing is evaluated, and when the mapping has a
+    /// `[catalog]` section the bundle gets a catalog (category, price, availability) for filters.
+    #[arg(long, requires = "input")]
+    mapping: Option<PathBuf>,
+    /// The export `--mapping` reads.
+    #[arg(long, requires = "mapping")]
+    input: Option<PathBuf>,
     /// Where to write the bundle.
     #[arg(long, default_value = "build/model.bundle")]
     out: PathBuf,
@@ -163,6 +176,7 @@ fn run(command: Command) -> Result<()> {
             limit,
             k,
             include_seen,
+            events,
             out,
         } => {
             let engine = load_engine(&bundle)?;
@@ -174,12 +188,33 @@ fn run(command: Command) -> Result<()> {
                 Some(path) => Box::new(BufWriter::new(create_file(path)?)),
                 None => Box::new(BufWriter::new(std::io::stdout().lock())),
             };
-            for case in cases {
-                let request = RecommendRequest {
-                    history: case.prefix,
-                    k,
+            const TYPES: [EventType; 4] = [
+                EventType::View,
+                EventType::Click,
+                EventType::Cart,
+                EventType::Purchase,
+            ];
+            for (line, case) in cases.into_iter().enumerate() {
+                let mut request = RecommendRequest {
                     include_seen,
+                    ..RecommendRequest::from_history(case.prefix, k)
                 };
+                if events {
+                    let history = request.history.take().unwrap_or_default();
+                    request.events = Some(
+                        history
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, id)| Event {
+                                id,
+                                kind: TYPES[(line + i) % TYPES.len()],
+                                time: Some(1_764_000_000_000 + 1000 * i as u64),
+                            })
+                            .collect(),
+                    );
+                    request.filters.exclude = vec![case.next];
+                    request.slot = Some("parity".to_string());
+                }
                 let response = engine.recommend(&request)?;
                 writeln!(
                     sink,
@@ -209,13 +244,11 @@ fn run(command: Command) -> Result<()> {
 }
 
 fn covisit(args: CovisitArgs) -> Result<()> {
+    if let (Some(mapping), Some(input)) = (&args.mapping, &args.input) {
+        return covisit_mapped(&args, mapping, input);
+    }
     let data = SessionData::load(&args.data)?;
-    let config = CovisitConfig {
-        window: args.window,
-        backward_weight: args.backward_weight,
-        max_neighbours: args.max_neighbours,
-        recency_decay: args.recency_decay,
-    };
+    let config = covisit_config(&args);
     let started = Instant::now();
     let model = train_covisit(&data.train, &config);
     let train_seconds = started.elapsed().as_secs_f64();
@@ -286,6 +319,54 @@ fn covisit(args: CovisitArgs) -> Result<()> {
         record.write(path)?;
         println!("wrote {}", path.display());
     }
+    Ok(())
+}
+
+fn covisit_config(args: &CovisitArgs) -> CovisitConfig {
+    CovisitConfig {
+        window: args.window,
+        backward_weight: args.backward_weight,
+        max_neighbours: args.max_neighbours,
+        recency_decay: args.recency_decay,
+    }
+}
+
+/// `covisit --mapping M --input F`: every session of the export trains; the bundle gets the
+/// mapping's catalog if it has one. There is no test split, so no metrics.
+fn covisit_mapped(args: &CovisitArgs, mapping: &Path, input: &Path) -> Result<()> {
+    let data = read_mapped(mapping, input)?;
+    let config = covisit_config(args);
+    let mut model = train_covisit(&data.sessions, &config);
+    let with_catalog = !data.catalog.is_empty();
+    if with_catalog {
+        model = model.with_catalog(catalog_for(&model, &data.catalog));
+    }
+    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let mut writer = covisit_bundle(&model, &config, created_at);
+    writer.training_data(json!({
+        "name": args.name,
+        "path": input.display().to_string(),
+        "mapping": mapping.display().to_string(),
+        "fingerprint_sha256": data.fingerprint,
+        "train_sessions": data.sessions.len(),
+        "catalog_rows": data.catalog.len(),
+    }));
+    let bytes = writer.finish();
+    let engine = Engine::from_bundle(&bytes).context("the written bundle does not load back")?;
+    write_file(&args.out, &bytes)?;
+    let categories = engine.catalog().map_or(0, |c| c.categories().len());
+    println!(
+        "trained on {} sessions: {} items, {} neighbours, catalog: {}",
+        data.sessions.len(),
+        model.item_ids().len(),
+        model.num_neighbours(),
+        if with_catalog {
+            format!("{categories} categories")
+        } else {
+            "none".to_string()
+        }
+    );
+    println!("wrote {} ({} bytes)", args.out.display(), bytes.len());
     Ok(())
 }
 

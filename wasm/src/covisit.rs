@@ -6,17 +6,66 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Source;
+use crate::api::{EventType, Source};
 use crate::bundle::{f32_bytes, f32_section, u32_bytes, u32_section, Bundle, BundleWriter};
+use crate::catalog::Catalog;
 use crate::error::BundleError;
 
 pub const MODEL_KIND: &str = "covisit";
+
+/// How much each event type counts in scoring, relative to a view. Not tuned: the data sets
+/// with a next-item protocol here (DIGINETICA) hold views only, so the defaults are a prior
+/// (a cart or purchase says more about intent than a view). A bundle may set its own in
+/// `model_params.event_weights`; one without them gets these.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventWeights {
+    pub view: f32,
+    pub click: f32,
+    pub cart: f32,
+    pub purchase: f32,
+}
+
+impl Default for EventWeights {
+    fn default() -> Self {
+        EventWeights {
+            view: 1.0,
+            click: 1.0,
+            cart: 2.0,
+            purchase: 2.0,
+        }
+    }
+}
+
+impl EventWeights {
+    pub fn of(&self, kind: EventType) -> f32 {
+        match kind {
+            EventType::View => self.view,
+            EventType::Click => self.click,
+            EventType::Cart => self.cart,
+            EventType::Purchase => self.purchase,
+        }
+    }
+}
 
 /// Serving parameters stored in the manifest's `model_params`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CovisitParams {
     /// Weight of the item `d` steps before the last one is `recency_decay^d`.
     pub recency_decay: f32,
+    /// Weight of each event type (`history` items count as views).
+    #[serde(default)]
+    pub event_weights: EventWeights,
+}
+
+impl CovisitParams {
+    /// These serving parameters with the default event weights.
+    pub fn new(recency_decay: f32) -> Self {
+        CovisitParams {
+            recency_decay,
+            event_weights: EventWeights::default(),
+        }
+    }
 }
 
 /// One ranked item: its index in the model's item table, score, and where it came from.
@@ -25,6 +74,8 @@ pub struct ScoredItem {
     pub index: u32,
     pub score: f32,
     pub source: Source,
+    /// For a popularity fill: the item's place in the popularity order (1 = most popular).
+    pub popularity_rank: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +88,8 @@ pub struct CovisitModel {
     neighbour_items: Vec<u32>,
     neighbour_weights: Vec<f32>,
     params: CovisitParams,
+    /// Item attributes for filters, if the bundle has them.
+    catalog: Option<Catalog>,
 }
 
 impl CovisitModel {
@@ -72,7 +125,23 @@ impl CovisitModel {
             neighbour_items,
             neighbour_weights,
             params,
+            catalog: None,
         }
+    }
+
+    /// Attaches a catalog (one entry per item, in item order), written into the bundle.
+    pub fn with_catalog(mut self, catalog: Catalog) -> Self {
+        assert_eq!(
+            catalog.len(),
+            self.item_ids.len(),
+            "one catalog entry per item"
+        );
+        self.catalog = Some(catalog);
+        self
+    }
+
+    pub fn catalog(&self) -> Option<&Catalog> {
+        self.catalog.as_ref()
     }
 
     pub fn item_ids(&self) -> &[String] {
@@ -87,7 +156,8 @@ impl CovisitModel {
         self.neighbour_items.len()
     }
 
-    /// Ranks items for a session given as item indices, oldest first.
+    /// Ranks items for a session given as item indices, oldest first, each counting as a view
+    /// of weight 1 (the evaluation protocol's form).
     ///
     /// Returns at most `k` items, highest score first, ties broken by item index so the order is
     /// the same on every platform. Items in `history` are left out unless `include_seen`.
@@ -97,17 +167,29 @@ impl CovisitModel {
         k: usize,
         include_seen: bool,
     ) -> Vec<ScoredItem> {
+        let session: Vec<(u32, f32)> = history.iter().map(|&i| (i, 1.0)).collect();
+        self.rank(&session, k, include_seen, &|_| true)
+    }
+
+    /// Ranks items for a session of (item index, event weight), oldest first: each item's
+    /// neighbour weights count `recency_decay^d` × its event weight. Only items for which
+    /// `allowed` holds are returned, co-visited ones first, then popular ones.
+    pub fn rank(
+        &self,
+        session: &[(u32, f32)],
+        k: usize,
+        include_seen: bool,
+        allowed: &dyn Fn(u32) -> bool,
+    ) -> Vec<ScoredItem> {
         let n = self.item_ids.len();
         let mut scores: Vec<(u32, f32)> = Vec::new();
         // Dense accumulation: one pass over the neighbour lists, no hashing.
         let mut acc = vec![0f32; n];
         let mut touched = Vec::new();
-        let mut weight = 1f32;
-        for &item in history.iter().rev() {
-            let (start, end) = (
-                self.offsets[item as usize] as usize,
-                self.offsets[item as usize + 1] as usize,
-            );
+        let mut recency = 1f32;
+        for &(item, event_weight) in session.iter().rev() {
+            let weight = recency * event_weight;
+            let (start, end) = self.neighbour_range(item);
             for (&j, &w) in self.neighbour_items[start..end]
                 .iter()
                 .zip(&self.neighbour_weights[start..end])
@@ -117,11 +199,16 @@ impl CovisitModel {
                 }
                 acc[j as usize] += weight * w;
             }
-            weight *= self.params.recency_decay;
+            recency *= self.params.recency_decay;
         }
-        let seen = |j: u32| !include_seen && history.contains(&j);
+        let mut excluded = vec![false; n];
+        if !include_seen {
+            for &(item, _) in session {
+                excluded[item as usize] = true;
+            }
+        }
         for j in touched {
-            if acc[j as usize] > 0.0 && !seen(j) {
+            if acc[j as usize] > 0.0 && !excluded[j as usize] && allowed(j) {
                 scores.push((j, acc[j as usize]));
             }
         }
@@ -133,24 +220,79 @@ impl CovisitModel {
                 index,
                 score,
                 source: Source::Covisit,
+                popularity_rank: None,
             })
             .collect();
         if out.len() < k {
-            let chosen: Vec<u32> = out.iter().map(|s| s.index).collect();
+            for s in &out {
+                excluded[s.index as usize] = true;
+            }
             let fill = self
                 .popularity_order
                 .iter()
-                .copied()
-                .filter(|&j| !seen(j) && !chosen.contains(&j))
+                .enumerate()
+                .filter(|&(_, &j)| !excluded[j as usize] && allowed(j))
                 .take(k - out.len());
             // Fallback items rank below every co-visited one; their score only orders them.
             let rank_base = out.len();
-            out.extend(fill.enumerate().map(|(r, index)| ScoredItem {
-                index,
-                score: -((rank_base + r + 1) as f32),
-                source: Source::Popular,
-            }));
+            let filled: Vec<ScoredItem> = fill
+                .enumerate()
+                .map(|(r, (place, &index))| ScoredItem {
+                    index,
+                    score: -((rank_base + r + 1) as f32),
+                    source: Source::Popular,
+                    popularity_rank: Some(place as u32 + 1),
+                })
+                .collect();
+            out.extend(filled);
         }
+        out
+    }
+
+    /// Each item's place in the popularity order (0 = most popular).
+    pub fn popularity_places(&self) -> Vec<u32> {
+        let mut places = vec![0; self.popularity_order.len()];
+        for (place, &item) in self.popularity_order.iter().enumerate() {
+            places[item as usize] = place as u32;
+        }
+        places
+    }
+
+    fn neighbour_range(&self, item: u32) -> (usize, usize) {
+        (
+            self.offsets[item as usize] as usize,
+            self.offsets[item as usize + 1] as usize,
+        )
+    }
+
+    /// What each session item added to `target`'s score in [`Self::rank`] with the same session:
+    /// (position of the item's latest occurrence, contribution summed over its occurrences),
+    /// largest first (ties: latest first). Items that did not contribute are left out.
+    pub fn contributions(&self, session: &[(u32, f32)], target: u32) -> Vec<(usize, f32)> {
+        let mut by_item: Vec<(u32, usize, f32)> = Vec::new();
+        let mut recency = 1f32;
+        for (position, &(item, event_weight)) in session.iter().enumerate().rev() {
+            let weight = recency * event_weight;
+            recency *= self.params.recency_decay;
+            let (start, end) = self.neighbour_range(item);
+            let Some(at) = self.neighbour_items[start..end]
+                .iter()
+                .position(|&j| j == target)
+            else {
+                continue;
+            };
+            let c = weight * self.neighbour_weights[start + at];
+            match by_item.iter_mut().find(|e| e.0 == item) {
+                Some(e) => e.2 += c,
+                None => by_item.push((item, position, c)),
+            }
+        }
+        let mut out: Vec<(usize, f32)> = by_item
+            .into_iter()
+            .filter(|e| e.2 > 0.0)
+            .map(|(_, position, c)| (position, c))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         out
     }
 
@@ -167,6 +309,9 @@ impl CovisitModel {
             .section("neighbour_offsets", &u32_bytes(&self.offsets))
             .section("neighbour_items", &u32_bytes(&self.neighbour_items))
             .section("neighbour_weights", &f32_bytes(&self.neighbour_weights));
+        if let Some(catalog) = &self.catalog {
+            catalog.write(&mut w);
+        }
         w
     }
 
@@ -184,6 +329,15 @@ impl CovisitModel {
             return Err(BundleError::InvalidManifest(format!(
                 "model_params.recency_decay must be a finite number >= 0, got {}",
                 params.recency_decay
+            )));
+        }
+        let ew = params.event_weights;
+        if let Some(w) = [ew.view, ew.click, ew.cart, ew.purchase]
+            .into_iter()
+            .find(|w| !(w.is_finite() && *w > 0.0))
+        {
+            return Err(BundleError::InvalidManifest(format!(
+                "model_params.event_weights must be finite numbers > 0, got {w}"
             )));
         }
         let n_items = bundle.count("items")?;
@@ -287,6 +441,7 @@ impl CovisitModel {
                 format!("weight {w} is not a finite positive number"),
             ));
         }
+        let catalog = Catalog::from_bundle(bundle, n_items)?;
         Ok(CovisitModel {
             item_ids,
             popularity_order,
@@ -294,6 +449,7 @@ impl CovisitModel {
             neighbour_items,
             neighbour_weights,
             params,
+            catalog,
         })
     }
 }

@@ -2,16 +2,56 @@
 
 use std::collections::HashMap;
 
-use crate::api::{IgnoredItem, RecommendRequest, RecommendResponse, RecommendedItem};
+use crate::api::{
+    Contribution, Explanation, IgnoredItem, ItemInfo, RecommendRequest, RecommendResponse,
+    RecommendedItem, Source, MAX_EXPLAIN,
+};
 use crate::bundle::{Bundle, Manifest};
+use crate::catalog::{Catalog, NO_CATEGORY};
 use crate::covisit::CovisitModel;
 use crate::error::{BundleError, Error, RequestError};
+use crate::session::Session;
 
 #[derive(Debug, Clone)]
 pub struct Engine {
     manifest: Manifest,
     model: CovisitModel,
     index_of: HashMap<String, u32>,
+    popularity_places: Vec<u32>,
+}
+
+/// A request's filters resolved against the model: which item indices may be returned.
+struct Allowed<'a> {
+    catalog: Option<&'a Catalog>,
+    excluded: Vec<bool>,
+    /// Per category index: allowed. `None`: no category filter.
+    categories: Option<Vec<bool>>,
+    price: Option<(f64, f64)>,
+    available_only: bool,
+}
+
+impl Allowed<'_> {
+    fn allows(&self, item: u32) -> bool {
+        if self.excluded.get(item as usize).copied().unwrap_or(false) {
+            return false;
+        }
+        let Some(catalog) = self.catalog else {
+            return true;
+        };
+        if let Some(mask) = &self.categories {
+            let c = catalog.category_index(item);
+            if c == NO_CATEGORY || !mask[c as usize] {
+                return false;
+            }
+        }
+        if let Some((min, max)) = self.price {
+            match catalog.price(item) {
+                Some(p) if (min..=max).contains(&f64::from(p)) => {}
+                _ => return false,
+            }
+        }
+        !(self.available_only && catalog.available(item) == Some(false))
+    }
 }
 
 impl Engine {
@@ -32,6 +72,7 @@ impl Engine {
             .collect();
         Engine {
             manifest,
+            popularity_places: model.popularity_places(),
             model,
             index_of,
         }
@@ -45,36 +86,158 @@ impl Engine {
         &self.model
     }
 
+    /// The item attributes (category, price, availability), if the bundle has a catalog.
+    pub fn catalog(&self) -> Option<&Catalog> {
+        self.model.catalog()
+    }
+
+    /// What the model knows about an item (popularity, catalog attributes); `None` if unknown.
+    pub fn item(&self, id: &str) -> Option<ItemInfo> {
+        let index = self.item_index(id)?;
+        let catalog = self.catalog();
+        Some(ItemInfo {
+            id: id.to_string(),
+            popularity_rank: self.popularity_places[index as usize] + 1,
+            category: catalog.and_then(|c| c.category(index)).map(str::to_string),
+            price: catalog.and_then(|c| c.price(index)),
+            available: catalog.and_then(|c| c.available(index)),
+        })
+    }
+
     /// The index of an item id in the model's item table.
     pub fn item_index(&self, id: &str) -> Option<u32> {
         self.index_of.get(id).copied()
     }
 
+    fn allowed(&self, request: &RecommendRequest) -> Result<Allowed<'_>, RequestError> {
+        let f = &request.filters;
+        let catalog = self.catalog();
+        if catalog.is_none() {
+            let needing = [
+                ("filters.categories", f.categories.is_some()),
+                ("filters.price", f.price.is_some()),
+                ("filters.available_only", f.available_only),
+            ];
+            if let Some((field, _)) = needing.into_iter().find(|n| n.1) {
+                return Err(RequestError::UnsupportedFilter {
+                    field: field.to_string(),
+                    message: "this model bundle has no catalog (category, price, availability); \
+                              only `filters.exclude` applies"
+                        .to_string(),
+                });
+            }
+        }
+        let mut excluded = Vec::new();
+        if !f.exclude.is_empty() {
+            excluded = vec![false; self.model.item_ids().len()];
+            for index in f.exclude.iter().filter_map(|id| self.item_index(id)) {
+                excluded[index as usize] = true;
+            }
+        }
+        let mut categories = None;
+        if let (Some(names), Some(catalog)) = (&f.categories, catalog) {
+            let mut mask = vec![false; catalog.categories().len()];
+            for (i, name) in names.iter().enumerate() {
+                let Some(matching) = catalog.matching_categories(name) else {
+                    return Err(RequestError::UnknownValue {
+                        field: format!("filters.categories[{i}]"),
+                        message: format!(
+                            "`{name}` is not a category of this catalog, nor a level above one"
+                        ),
+                    });
+                };
+                for (m, hit) in mask.iter_mut().zip(matching) {
+                    *m |= hit;
+                }
+            }
+            categories = Some(mask);
+        }
+        let price = f.price.map(|p| {
+            (
+                p.min.unwrap_or(f64::NEG_INFINITY),
+                p.max.unwrap_or(f64::INFINITY),
+            )
+        });
+        Ok(Allowed {
+            catalog,
+            excluded,
+            categories,
+            price,
+            available_only: f.available_only,
+        })
+    }
+
     pub fn recommend(&self, request: &RecommendRequest) -> Result<RecommendResponse, RequestError> {
         request.validate()?;
-        let mut history = Vec::with_capacity(request.history.len());
+        let allowed = self.allowed(request)?;
+        let weights = self.model.params().event_weights;
+        let mut session = Vec::new();
+        // For each entry of `session`, its position in the request.
+        let mut positions = Vec::new();
         let mut ignored = Vec::new();
-        for (position, id) in request.history.iter().enumerate() {
+        let entries = request.session();
+        for (position, &(id, kind)) in entries.iter().enumerate() {
             match self.item_index(id) {
-                Some(index) => history.push(index),
+                Some(index) => {
+                    session.push((index, weights.of(kind)));
+                    positions.push(position);
+                }
                 None => ignored.push(IgnoredItem {
                     position,
-                    id: id.clone(),
+                    id: id.to_string(),
                     reason: "unknown_item".to_string(),
                 }),
             }
         }
-        let items = self
+        let ranked = self
             .model
-            .recommend_indices(&history, request.k, request.include_seen)
+            .rank(&session, request.k, request.include_seen, &|j| {
+                allowed.allows(j)
+            });
+        let items = ranked
             .into_iter()
-            .map(|s| RecommendedItem {
-                id: self.model.item_ids()[s.index as usize].clone(),
-                score: s.score,
-                source: s.source,
+            .map(|s| {
+                let because = match s.source {
+                    Source::Covisit => self
+                        .model
+                        .contributions(&session, s.index)
+                        .into_iter()
+                        .take(MAX_EXPLAIN)
+                        .map(|(at, contribution)| Contribution {
+                            id: entries[positions[at]].0.to_string(),
+                            contribution,
+                        })
+                        .collect(),
+                    Source::Popular => Vec::new(),
+                };
+                RecommendedItem {
+                    id: self.model.item_ids()[s.index as usize].clone(),
+                    score: s.score,
+                    source: s.source,
+                    explanation: Explanation {
+                        signal: s.source,
+                        because,
+                        popularity_rank: s.popularity_rank,
+                    },
+                }
             })
             .collect();
-        Ok(RecommendResponse { items, ignored })
+        Ok(RecommendResponse {
+            slot: request.slot.clone(),
+            items,
+            ignored,
+            context: request.context.clone(),
+        })
+    }
+
+    /// Recommends for a tracked session: `request` must not carry `history` or `events`; the
+    /// session's events are used.
+    pub fn recommend_session(
+        &self,
+        session: &Session,
+        request: &RecommendRequest,
+    ) -> Result<RecommendResponse, RequestError> {
+        self.recommend(&session.request(request)?)
     }
 
     /// JSON in, JSON out: the form the worker and other byte-oriented front ends use.
@@ -88,6 +251,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::CatalogEntry;
     use crate::covisit::CovisitParams;
     use crate::Source;
     use proptest::prelude::*;
@@ -102,12 +266,7 @@ mod tests {
             vec![],
             vec![],
         ];
-        let model = CovisitModel::new(
-            ids,
-            &[1, 2, 3, 4, 5],
-            &neighbours,
-            CovisitParams { recency_decay: 0.5 },
-        );
+        let model = CovisitModel::new(ids, &[1, 2, 3, 4, 5], &neighbours, CovisitParams::new(0.5));
         let bytes = model.bundle_writer("2026-11-29T00:00:00Z".into()).finish();
         Engine::from_bundle(&bytes).unwrap()
     }
@@ -118,9 +277,8 @@ mod tests {
 
     fn req(history: &[&str], k: usize, include_seen: bool) -> RecommendRequest {
         RecommendRequest {
-            history: history.iter().map(|s| s.to_string()).collect(),
-            k,
             include_seen,
+            ..RecommendRequest::from_history(history.iter().map(|s| s.to_string()).collect(), k)
         }
     }
 
@@ -190,6 +348,268 @@ mod tests {
         );
     }
 
+    fn entry(category: Option<&str>, price: Option<f32>, available: Option<bool>) -> CatalogEntry {
+        CatalogEntry {
+            category: category.map(String::from),
+            price,
+            available,
+        }
+    }
+
+    /// The same model with a catalog: a x.y 10 yes; b x.z 20 no; c w 5 ?; d - - ?; e x 30 ?.
+    fn shop() -> Engine {
+        let catalog = Catalog::from_entries(&[
+            entry(Some("x.y"), Some(10.0), Some(true)),
+            entry(Some("x.z"), Some(20.0), Some(false)),
+            entry(Some("w"), Some(5.0), None),
+            entry(None, None, None),
+            entry(Some("x"), Some(30.0), None),
+        ]);
+        let model = engine().model().clone().with_catalog(catalog);
+        Engine::from_bundle(&model.bundle_writer("2026-11-29T00:00:00Z".into()).finish()).unwrap()
+    }
+
+    fn json(e: &Engine, body: &str) -> Result<RecommendResponse, RequestError> {
+        e.recommend(&RecommendRequest::from_json(body.as_bytes())?)
+    }
+
+    #[test]
+    fn filters_by_category_price_availability_and_exclusion() {
+        let e = shop();
+        let all = |body: &str| {
+            ids(&json(&e, body).unwrap())
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(all(r#"{"history": ["a"], "k": 5}"#), ["b", "c", "e", "d"]);
+        // `x` is itself a category and the parent of x.y and x.z.
+        assert_eq!(
+            all(r#"{"history": ["a"], "k": 5, "filters": {"categories": ["x"]}}"#),
+            ["b", "e"]
+        );
+        assert_eq!(
+            all(r#"{"history": ["a"], "k": 5, "filters": {"categories": ["x.z", "w"]}}"#),
+            ["b", "c"]
+        );
+        // Items without a price never match a price range.
+        assert_eq!(
+            all(r#"{"history": ["a"], "k": 5, "filters": {"price": {"min": 5, "max": 20}}}"#),
+            ["b", "c"]
+        );
+        assert_eq!(
+            all(r#"{"history": ["a"], "k": 5, "filters": {"price": {"min": 21}}}"#),
+            ["e"]
+        );
+        // Known-unavailable items go; unknown availability stays.
+        assert_eq!(
+            all(r#"{"history": ["a"], "k": 5, "filters": {"available_only": true}}"#),
+            ["c", "e", "d"]
+        );
+        assert_eq!(
+            all(r#"{"history": ["a"], "k": 5, "filters": {"exclude": ["b", "zz"]}}"#),
+            ["c", "e", "d"]
+        );
+        assert_eq!(
+            all(r#"{"history": [], "k": 5, "filters": {"categories": ["x"], "exclude": ["e"]}}"#),
+            ["b", "a"]
+        );
+    }
+
+    #[test]
+    fn unknown_categories_and_missing_catalogs_are_errors() {
+        let e = json(
+            &shop(),
+            r#"{"history": [], "filters": {"categories": ["x", "x.q"]}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            ("unknown_value", Some("filters.categories[1]"))
+        );
+        assert!(e.to_string().contains("`x.q`"), "{e}");
+        // A prefix that is not a whole level is not a category.
+        let e = json(
+            &shop(),
+            r#"{"history": [], "filters": {"categories": ["x."]}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "unknown_value");
+        for (filter, field) in [
+            (r#"{"categories": ["x"]}"#, "filters.categories"),
+            (r#"{"price": {"max": 3}}"#, "filters.price"),
+            (r#"{"available_only": true}"#, "filters.available_only"),
+        ] {
+            let e = json(
+                &engine(),
+                &format!(r#"{{"history": [], "filters": {filter}}}"#),
+            )
+            .unwrap_err();
+            assert_eq!((e.code(), e.field()), ("unsupported_filter", Some(field)));
+        }
+        // Exclusion needs no catalog.
+        let r = json(
+            &engine(),
+            r#"{"history": ["a"], "k": 1, "filters": {"exclude": ["b"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(ids(&r), ["c"]);
+    }
+
+    #[test]
+    fn explanations_name_the_history_items() {
+        let e = engine();
+        // history [b, a]: c = 1.0 (from a) + 0.5 * 2.0 (from b); b = 3.0 from a.
+        let r = e.recommend(&req(&["b", "a"], 4, true)).unwrap();
+        assert_eq!(ids(&r), ["b", "c", "a", "e"]);
+        let because = |i: usize| {
+            r.items[i]
+                .explanation
+                .because
+                .iter()
+                .map(|c| (c.id.as_str(), c.contribution))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(because(0), [("a", 3.0)]);
+        assert_eq!(
+            because(1),
+            [("a", 1.0), ("b", 1.0)],
+            "ties: the latest first"
+        );
+        assert_eq!(because(2), [("b", 0.5)]);
+        assert_eq!(r.items[3].explanation.signal, Source::Popular);
+        assert_eq!(r.items[3].explanation.because, []);
+        assert_eq!(r.items[3].explanation.popularity_rank, Some(1));
+        assert_eq!(r.items[1].explanation.popularity_rank, None);
+    }
+
+    #[test]
+    fn events_are_weighted_by_type() {
+        let e = engine();
+        let views = json(
+            &e,
+            r#"{"events": [{"id": "b"}, {"id": "a", "type": "view"}], "k": 3}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            views.items,
+            e.recommend(&req(&["b", "a"], 3, false)).unwrap().items
+        );
+        // A cart on b doubles b's weight (default cart weight 2): c = 1.0 + 2 * 0.5 * 2.0 = 3.0.
+        let cart = json(
+            &e,
+            r#"{"events": [{"id": "b", "type": "cart"}, {"id": "a"}], "k": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(cart.items[0].id, "c");
+        assert_eq!(cart.items[0].score, 3.0);
+        assert_eq!(cart.items[0].explanation.because[0].id, "b");
+    }
+
+    #[test]
+    fn slot_and_context_are_echoed_and_unknown_events_reported() {
+        let r = json(
+            &engine(),
+            r#"{"slot": "home", "events": [{"id": "zz", "type": "click"}, {"id": "a"}], "k": 1,
+                "context": {"page": "product", "device": "tablet", "time": 5}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.slot.as_deref(), Some("home"));
+        assert_eq!(r.context.unwrap().page.as_deref(), Some("product"));
+        assert_eq!(r.ignored[0].position, 0);
+        assert_eq!(
+            ids(&json(&engine(), r#"{"history": ["a"], "k": 1}"#).unwrap()),
+            ["b"]
+        );
+    }
+
+    #[test]
+    fn a_tracked_session_updates_the_next_answer() {
+        let e = engine();
+        let mut session = Session::new();
+        let base = RecommendRequest {
+            k: 2,
+            ..RecommendRequest::default()
+        };
+        assert_eq!(
+            ids(&e.recommend_session(&session, &base).unwrap()),
+            ["e", "d"]
+        );
+        session.track(crate::Event::view("a")).unwrap();
+        assert_eq!(
+            ids(&e.recommend_session(&session, &base).unwrap()),
+            ["b", "c"]
+        );
+        session.track(crate::Event::view("b")).unwrap();
+        assert_eq!(
+            ids(&e.recommend_session(&session, &base).unwrap()),
+            ["c", "e"]
+        );
+        let with_history = RecommendRequest::from_history(vec![], 2);
+        assert_eq!(
+            e.recommend_session(&session, &with_history)
+                .unwrap_err()
+                .field(),
+            Some("history")
+        );
+    }
+
+    #[test]
+    fn a_partial_or_corrupt_catalog_is_refused() {
+        let model = shop().model().clone();
+        let sections = |drop: &str, replace: Option<(&str, Vec<u8>)>| {
+            let mut w = crate::BundleWriter::new(
+                "covisit",
+                serde_json::to_value(model.params()).unwrap(),
+                "t".into(),
+            );
+            let full = model.bundle_writer("t".into()).finish();
+            let bundle = Bundle::parse(&full).unwrap();
+            for (k, v) in &bundle.manifest.counts {
+                w.count(k, *v);
+            }
+            for s in &bundle.manifest.sections {
+                if s.name == drop {
+                    continue;
+                }
+                let bytes = match &replace {
+                    Some((name, bytes)) if *name == s.name => bytes.clone(),
+                    _ => bundle.section(&s.name).unwrap().to_vec(),
+                };
+                w.section(&s.name, &bytes);
+            }
+            Engine::from_bundle(&w.finish())
+        };
+        assert!(sections("", None).is_ok());
+        let e = sections("catalog_price", None).unwrap_err();
+        assert_eq!(e.code(), "invalid_section");
+        assert!(e.to_string().contains("catalog_price"), "{e}");
+        let cases: [(&str, Vec<u8>, &str); 5] = [
+            ("catalog_available", vec![0, 1, 2, 3, 1], "value 3"),
+            ("catalog_available", vec![0, 1], "2 entries for 5 items"),
+            (
+                "catalog_price",
+                crate::bundle::f32_bytes(&[1.0, -2.0, 0.0, f32::NAN, 3.0]),
+                "price -2",
+            ),
+            (
+                "catalog_item_category",
+                crate::bundle::u32_bytes(&[0, 1, 2, 9, 0]),
+                "index 9",
+            ),
+            (
+                "catalog_categories",
+                b"w\nx\nx\nx.z".to_vec(),
+                "not sorted and unique",
+            ),
+        ];
+        for (name, bytes, problem) in cases {
+            let e = sections("", Some((name, bytes))).unwrap_err();
+            assert_eq!(e.code(), "invalid_section", "{name}");
+            assert!(e.to_string().contains(problem), "{name}: {e}");
+        }
+    }
+
     fn engine_bytes() -> Vec<u8> {
         let model = engine().model().clone();
         model.bundle_writer("2026-11-29T00:00:00Z".into()).finish()
@@ -233,6 +653,54 @@ mod tests {
             unique.dedup();
             prop_assert_eq!(unique.len(), a.items.len());
             prop_assert_eq!(&a, &e.recommend(&r).unwrap());
+        }
+
+        #[test]
+        fn filters_always_hold_and_explanations_add_up(
+            history in proptest::collection::vec(prop::sample::select(vec!["a", "b", "c", "d", "e", "x"]), 0..8),
+            kinds in proptest::collection::vec(prop::sample::select(vec!["view", "click", "cart", "purchase"]), 8),
+            k in 1usize..8,
+            category in prop::sample::select(vec![None, Some("x"), Some("x.y"), Some("w")]),
+            max_price in prop::option::of(0f64..40.0),
+            available_only in any::<bool>(),
+            exclude in proptest::collection::vec(prop::sample::select(vec!["a", "b", "c", "d", "e", "x"]), 0..3),
+        ) {
+            let e = shop();
+            let events: Vec<_> = history.iter().zip(&kinds).map(|(id, t)| serde_json::json!({"id": id, "type": t})).collect();
+            let mut filters = serde_json::json!({"available_only": available_only, "exclude": exclude});
+            if let Some(c) = category { filters["categories"] = serde_json::json!([c]); }
+            if let Some(p) = max_price { filters["price"] = serde_json::json!({"max": p}); }
+            let body = serde_json::json!({"events": events, "k": k, "filters": filters}).to_string();
+            let r = json(&e, &body).unwrap();
+            let catalog = e.catalog().unwrap();
+            prop_assert!(r.items.len() <= k);
+            for item in &r.items {
+                let i = e.item_index(&item.id).unwrap();
+                prop_assert!(!exclude.contains(&item.id.as_str()));
+                prop_assert!(!history.contains(&item.id.as_str()));
+                if let Some(c) = category {
+                    let cat = catalog.category(i).unwrap_or("");
+                    prop_assert!(cat == c || cat.starts_with(&format!("{c}.")), "{} in {}", item.id, cat);
+                }
+                if let Some(p) = max_price {
+                    prop_assert!(catalog.price(i).is_some_and(|q| f64::from(q) <= p));
+                }
+                if available_only {
+                    prop_assert_ne!(catalog.available(i), Some(false));
+                }
+                prop_assert_eq!(item.explanation.signal, item.source);
+                let because = &item.explanation.because;
+                if item.source == Source::Covisit {
+                    // At most 3 distinct history items exist here, so every contributor is listed.
+                    let sum: f32 = because.iter().map(|c| c.contribution).sum();
+                    prop_assert!((sum - item.score).abs() <= 1e-5 * item.score.max(1.0), "{} vs {}", sum, item.score);
+                    prop_assert!(because.iter().all(|c| history.contains(&c.id.as_str())));
+                    prop_assert!(because.windows(2).all(|w| w[0].contribution >= w[1].contribution));
+                } else {
+                    prop_assert!(because.is_empty());
+                }
+            }
+            prop_assert_eq!(&r, &json(&e, &body).unwrap());
         }
     }
 }

@@ -54,15 +54,21 @@ pub enum RequestError {
     TooLarge { size: usize, limit: usize },
     #[error("request body is not valid JSON: {message}")]
     InvalidJson { message: String },
-    #[error("the request must be a JSON object such as {{\"history\": [\"123\"], \"k\": 20}}, found {found}")]
-    NotAnObject { found: &'static str },
-    #[error("unknown field `{field}` in request; expected one of {expected}")]
-    UnknownField {
-        field: String,
-        expected: &'static str,
+    #[error("the request must be a JSON object such as {example}, found {found}")]
+    NotAnObject {
+        found: &'static str,
+        example: &'static str,
     },
+    #[error("unknown field `{field}` in request; expected one of {expected}")]
+    UnknownField { field: String, expected: String },
     #[error("invalid value for `{field}`: {message}")]
     InvalidField { field: String, message: String },
+    /// A well-formed value the model does not know, e.g. a category not in the catalog.
+    #[error("unknown value for `{field}`: {message}")]
+    UnknownValue { field: String, message: String },
+    /// A filter this bundle cannot apply, e.g. a category filter on a bundle without a catalog.
+    #[error("unsupported filter `{field}`: {message}")]
+    UnsupportedFilter { field: String, message: String },
 }
 
 impl RequestError {
@@ -73,13 +79,18 @@ impl RequestError {
             Self::NotAnObject { .. } => "invalid_request",
             Self::UnknownField { .. } => "unknown_field",
             Self::InvalidField { .. } => "invalid_field",
+            Self::UnknownValue { .. } => "unknown_value",
+            Self::UnsupportedFilter { .. } => "unsupported_filter",
         }
     }
 
     /// The request field at fault, if the error concerns one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::UnknownField { field, .. } | Self::InvalidField { field, .. } => Some(field),
+            Self::UnknownField { field, .. }
+            | Self::InvalidField { field, .. }
+            | Self::UnknownValue { field, .. }
+            | Self::UnsupportedFilter { field, .. } => Some(field),
             _ => None,
         }
     }

@@ -14,18 +14,23 @@
 
 mod api;
 mod bundle;
+mod catalog;
 mod covisit;
 mod engine;
 mod error;
 pub mod model;
+mod session;
 
 pub use api::{
-    IgnoredItem, RecommendRequest, RecommendResponse, RecommendedItem, Source, MAX_HISTORY, MAX_K,
-    MAX_REQUEST_BYTES,
+    Context, Contribution, Device, Event, EventType, Explanation, Filters, IgnoredItem, ItemInfo,
+    PriceRange, RecommendRequest, RecommendResponse, RecommendedItem, Source, MAX_EXCLUDE,
+    MAX_EXPLAIN, MAX_FILTER_CATEGORIES, MAX_HISTORY, MAX_K, MAX_NAME_BYTES, MAX_REQUEST_BYTES,
 };
 pub use bundle::{
     Bundle, BundleWriter, Manifest, SectionEntry, FORMAT_VERSION, HEADER_LEN, MAGIC, TRAILER_LEN,
 };
-pub use covisit::{CovisitModel, CovisitParams, ScoredItem};
+pub use catalog::{Catalog, CatalogEntry, CATEGORY_SEPARATOR, NO_CATEGORY};
+pub use covisit::{CovisitModel, CovisitParams, EventWeights, ScoredItem};
 pub use engine::Engine;
 pub use error::{BundleError, Error, RequestError};
+pub use session::Session;

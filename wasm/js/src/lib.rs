@@ -1,39 +1,125 @@
 //! JS bindings: a thin layer that converts between JS values and the engine's types.
 //! Every error is thrown as a JS `Error` with a stable `code` (and `field` where one is at fault).
 
-use edgerec::{RecommendRequest, RequestError};
+use edgerec::{Event, RecommendRequest, RequestError};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** A recommendation request. */
-export interface RecommendRequest {
-  /** Item ids the user interacted with in this session, oldest first (at most 200). */
-  history: string[];
-  /** How many items to return, 1..=200. Default 20. */
-  k?: number;
-  /** Also return items already in `history`. Default false. */
-  include_seen?: boolean;
+/** What the user did with an item. Co-visitation weighs a cart or purchase above a view. */
+export type EventType = "view" | "click" | "cart" | "purchase";
+
+/** One session event, e.g. `{ id: "123", type: "cart", time: Date.now() }`. */
+export interface Event {
+  /** The item's id. */
+  id: string;
+  /** Default "view". */
+  type?: EventType;
+  /** Milliseconds since the Unix epoch. Events are listed oldest first; times may not go backwards. */
+  time?: number;
 }
 
-/** One recommended item. `source` says why: co-visited with the history, or a popularity fill. */
+/**
+ * What may be recommended. `categories`, `price` and `available_only` need a bundle with a catalog
+ * (`engine.hasCatalog`); otherwise they throw `unsupported_filter`. `exclude` works with any bundle.
+ */
+export interface Filters {
+  /**
+   * Only items in one of these categories or below one (`"electronics"` matches
+   * `"electronics.smartphone"`). A name that is neither a category nor a level above one throws
+   * `unknown_value` with `field` `filters.categories[i]`. See `engine.categories()`.
+   */
+  categories?: string[];
+  /** Only items whose catalog price lies in [min, max] (inclusive); items without a price are left out. */
+  price?: { min?: number; max?: number };
+  /** Leave out items the catalog marks unavailable (items without availability data are kept). */
+  available_only?: boolean;
+  /** Never recommend these item ids (at most 1000; unknown ids are fine and change nothing). */
+  exclude?: string[];
+}
+
+/** Where and when the request is made. Validated and echoed in the response; not used for ranking. */
+export interface Context {
+  /** Page type or path, e.g. "product", "/cart" (at most 256 bytes). */
+  page?: string;
+  device?: "desktop" | "mobile" | "tablet" | "other";
+  /** Request time, ms since the Unix epoch; event times may not lie after it. */
+  time?: number;
+}
+
+/**
+ * A recommendation request. Give the session as `history` (item ids) or as `events`, not both
+ * (for `recommendSession`, neither: the tracked session supplies it).
+ */
+export interface RecommendRequest {
+  /** The placement asking, e.g. "pdp_similar" (letters, digits, `_-.:/`); echoed in the response. */
+  slot?: string;
+  /** Item ids the user interacted with in this session, oldest first (at most 200); each counts as a view. */
+  history?: string[];
+  /** The session as typed events, oldest first (at most 200). */
+  events?: Event[];
+  /** How many items to return, 1..=200. Default 20. */
+  k?: number;
+  /** Also return items already in the session. Default false. */
+  include_seen?: boolean;
+  filters?: Filters;
+  context?: Context;
+}
+
+/** A request for `Engine.recommendSession`: everything but the session itself. */
+export type SessionRequest = Omit<RecommendRequest, "history" | "events">;
+
+/** How much one session item added to a recommended item's score. */
+export interface Contribution {
+  id: string;
+  contribution: number;
+}
+
+/** Why an item was recommended. */
+export interface Explanation {
+  /** "covisit": co-visited with the session items in `because`; "popular": a popularity fill. */
+  signal: "covisit" | "popular";
+  /** For "covisit": the (at most 3) strongest contributing session items, largest first. Empty for "popular". */
+  because: Contribution[];
+  /** For "popular": the item's place in the popularity order (1 = most popular). */
+  popularity_rank?: number;
+}
+
+/** One recommended item, best first. Popular fills rank below every co-visited item (negative scores). */
 export interface RecommendedItem {
   id: string;
   score: number;
   source: "covisit" | "popular";
+  explanation: Explanation;
 }
 
-/** A history item the engine could not use (e.g. not in the model's catalog). */
+/** A session item the engine could not use (e.g. not in the model's catalog). */
 export interface IgnoredItem {
+  /** Its index in `history` or `events`. */
   position: number;
   id: string;
   reason: "unknown_item";
 }
 
 export interface RecommendResponse {
+  /** The request's slot, echoed. */
+  slot?: string;
   items: RecommendedItem[];
   ignored: IgnoredItem[];
+  /** The request's context, echoed. */
+  context?: Context;
+}
+
+/** What the model knows about one item (`engine.item(id)`). */
+export interface ItemInfo {
+  id: string;
+  /** Place in the popularity order (1 = most popular). */
+  popularity_rank: number;
+  /** Catalog attributes, present where the bundle has a catalog that knows them. */
+  category?: string;
+  price?: number;
+  available?: boolean;
 }
 
 /** The bundle's manifest: model kind, counts, metrics, creation time, checksums. */
@@ -49,9 +135,19 @@ export interface Manifest {
   sections: { name: string; offset: number; length: number }[];
 }
 
-/** Errors thrown by the engine carry a stable code, and the request field at fault if any. */
+/** Stable error codes. */
+export type EdgerecErrorCode =
+  | "invalid_json" | "invalid_request" | "invalid_field" | "unknown_field" | "unknown_value"
+  | "unsupported_filter" | "body_too_large"
+  | "bad_magic" | "unsupported_version" | "truncated" | "trailing_data" | "checksum_mismatch"
+  | "payload_checksum_mismatch" | "invalid_manifest" | "invalid_section" | "unsupported_model";
+
+/**
+ * Errors thrown by the engine are `Error`s (name "EdgerecError") with a stable `code` and, where a
+ * request field is at fault, its path in `field` (e.g. "k", "events[2].type", "filters.price.min").
+ */
 export interface EdgerecError extends Error {
-  code: string;
+  code: EdgerecErrorCode;
   field?: string;
 }
 "#;
@@ -73,6 +169,34 @@ fn js_error(code: &str, field: Option<&str>, message: &str) -> JsValue {
 fn request_error(e: &RequestError) -> JsValue {
     js_error(e.code(), e.field(), &e.to_string())
 }
+
+/// The JSON text of a JS value that must be an object, or the same error the parser gives.
+fn object_json(value: &JsValue, example: &'static str) -> Result<String, JsValue> {
+    if !value.is_object() || js_sys::Array::is_array(value) {
+        let found = if value.is_null() {
+            "null"
+        } else if value.is_undefined() {
+            "undefined"
+        } else if js_sys::Array::is_array(value) {
+            "an array"
+        } else {
+            "a non-object value"
+        };
+        return Err(request_error(&RequestError::NotAnObject { found, example }));
+    }
+    // Going through JSON text gives the same validation and messages as the worker's HTTP API.
+    js_sys::JSON::stringify(value)
+        .map(String::from)
+        .map_err(|_| {
+            js_error(
+                "invalid_json",
+                None,
+                "the value cannot be serialised to JSON",
+            )
+        })
+}
+
+const REQUEST_EXAMPLE: &str = "{\"history\": [\"123\"], \"k\": 20}";
 
 fn to_js<T: Serialize>(value: &T) -> JsValue {
     value
@@ -103,20 +227,7 @@ impl Engine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendRequest")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
-        if !request.is_object() || js_sys::Array::is_array(&request) {
-            let found = if request.is_null() {
-                "null"
-            } else if request.is_undefined() {
-                "undefined"
-            } else {
-                "a non-object value"
-            };
-            return Err(request_error(&RequestError::NotAnObject { found }));
-        }
-        // Going through JSON text gives the same validation and messages as the worker's HTTP API.
-        let body = js_sys::JSON::stringify(&request)
-            .map_err(|_| js_error("invalid_json", None, "request cannot be serialised to JSON"))?;
-        let body = String::from(body);
+        let body = object_json(&request, REQUEST_EXAMPLE)?;
         let request =
             RecommendRequest::from_json(body.as_bytes()).map_err(|e| request_error(&e))?;
         let response = self
@@ -124,6 +235,54 @@ impl Engine {
             .recommend(&request)
             .map_err(|e| request_error(&e))?;
         Ok(to_js(&response))
+    }
+
+    /// Recommends for a tracked `Session`: the request carries everything but the session
+    /// (no `history`, no `events`). Default request: `{}` (k = 20).
+    #[wasm_bindgen(js_name = recommendSession, unchecked_return_type = "RecommendResponse")]
+    pub fn recommend_session(
+        &self,
+        session: &Session,
+        #[wasm_bindgen(unchecked_param_type = "SessionRequest | undefined")] request: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let body = if request.is_undefined() {
+            "{}".to_string()
+        } else {
+            object_json(&request, "{\"k\": 20}")?
+        };
+        let request = session
+            .inner
+            .request_from_json(body.as_bytes())
+            .map_err(|e| request_error(&e))?;
+        let response = self
+            .inner
+            .recommend(&request)
+            .map_err(|e| request_error(&e))?;
+        Ok(to_js(&response))
+    }
+
+    /// Whether the bundle has a catalog, i.e. category, price and availability filters work.
+    #[wasm_bindgen(getter, js_name = hasCatalog)]
+    pub fn has_catalog(&self) -> bool {
+        self.inner.catalog().is_some()
+    }
+
+    /// What the model knows about an item: `{id, popularity_rank, category?, price?,
+    /// available?}`, or `undefined` if the model does not know it.
+    #[wasm_bindgen(unchecked_return_type = "ItemInfo | undefined")]
+    pub fn item(&self, id: &str) -> JsValue {
+        match self.inner.item(id) {
+            Some(info) => to_js(&info),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    /// The catalog's category paths, sorted (empty without a catalog).
+    pub fn categories(&self) -> Vec<String> {
+        self.inner
+            .catalog()
+            .map(|c| c.categories().to_vec())
+            .unwrap_or_default()
     }
 
     /// The bundle's manifest.
@@ -138,3 +297,85 @@ impl Engine {
         self.inner.model().item_ids().len()
     }
 }
+
+/// The user's current session, kept in memory on the device: `track` events as they happen and
+/// `engine.recommendSession(session)` reflects them at once. Keeps the 200 most recent events.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Session {
+    inner: edgerec::Session,
+}
+
+#[wasm_bindgen]
+impl Session {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// A session restored from saved events (e.g. `JSON.parse(localStorage.edgerec)`).
+    /// Throws `EdgerecError` (`field` e.g. `events[3].type`) if one is invalid.
+    #[wasm_bindgen(js_name = fromEvents)]
+    pub fn from_events(
+        #[wasm_bindgen(unchecked_param_type = "Event[]")] events: JsValue,
+    ) -> Result<Session, JsValue> {
+        if !js_sys::Array::is_array(&events) {
+            return Err(js_error(
+                "invalid_field",
+                Some("events"),
+                "invalid value for `events`: expected an array of events",
+            ));
+        }
+        let mut parsed = Vec::new();
+        for (i, event) in js_sys::Array::from(&events).iter().enumerate() {
+            let at = |e: RequestError| {
+                let field = match e.field() {
+                    Some(f) => format!("events[{i}].{f}"),
+                    None => format!("events[{i}]"),
+                };
+                js_error(e.code(), Some(&field), &e.to_string())
+            };
+            let body = object_json(&event, EVENT_EXAMPLE).map_err(|_| {
+                at(RequestError::NotAnObject {
+                    found: "a non-object value",
+                    example: EVENT_EXAMPLE,
+                })
+            })?;
+            parsed.push(Event::from_json(body.as_bytes()).map_err(at)?);
+        }
+        edgerec::Session::from_events(parsed)
+            .map(|inner| Session { inner })
+            .map_err(|e| request_error(&e))
+    }
+
+    /// Adds an event (`{id, type?, time?}`). Throws `EdgerecError` if it is invalid (the
+    /// session is then unchanged).
+    pub fn track(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Event")] event: JsValue,
+    ) -> Result<(), JsValue> {
+        let body = object_json(&event, EVENT_EXAMPLE)?;
+        let event = Event::from_json(body.as_bytes()).map_err(|e| request_error(&e))?;
+        self.inner.track(event).map_err(|e| request_error(&e))
+    }
+
+    /// The tracked events, oldest first (save them to restore with `Session.fromEvents`).
+    #[wasm_bindgen(unchecked_return_type = "Event[]")]
+    pub fn events(&self) -> JsValue {
+        let events: Vec<&Event> = self.inner.events().collect();
+        to_js(&events)
+    }
+
+    /// Number of tracked events (at most 200).
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Forgets every event.
+    pub fn clear(&mut self) {
+        self.inner.clear();
+    }
+}
+
+const EVENT_EXAMPLE: &str = "{\"id\": \"123\", \"type\": \"view\"}";

@@ -1,0 +1,40 @@
+// The worker side of worker-client.js: loads the wasm engine and one bundle, keeps one Session,
+// and answers `{id, method, arg}` messages with `{id, ok, value}` or `{id, ok: false, error}`.
+let engine;
+let session;
+
+const methods = {
+  async init({ moduleUrl, bundle, bundleUrl }) {
+    const url = moduleUrl ?? new URL("./pkg/web/edgerec_js.js", import.meta.url).href;
+    const wasm = await import(url);
+    await wasm.default();
+    let bytes = bundle;
+    if (!bytes) {
+      const response = await fetch(bundleUrl);
+      if (!response.ok) throw Object.assign(new Error(`fetching ${bundleUrl} returned HTTP ${response.status}`), { code: "bundle_unavailable" });
+      bytes = new Uint8Array(await response.arrayBuffer());
+    }
+    engine = new wasm.Engine(bytes);
+    session = new wasm.Session();
+    return { itemCount: engine.itemCount, hasCatalog: engine.hasCatalog, modelKind: engine.manifest().model_kind };
+  },
+  recommend: (request) => engine.recommend(request),
+  track: (event) => {
+    session.track(event);
+    return session.length;
+  },
+  recommendSession: (request) => engine.recommendSession(session, request),
+  events: () => session.events(),
+  clearSession: () => session.clear(),
+  manifest: () => engine.manifest(),
+};
+
+self.onmessage = async ({ data: { id, method, arg } }) => {
+  try {
+    if (!methods[method]) throw Object.assign(new Error(`no method ${method}`), { code: "unknown_method" });
+    if (method !== "init" && !engine) throw Object.assign(new Error("the engine is not loaded yet"), { code: "not_ready" });
+    self.postMessage({ id, ok: true, value: await methods[method](arg) });
+  } catch (e) {
+    self.postMessage({ id, ok: false, error: { name: e.name, message: e.message, code: e.code ?? "internal", field: e.field } });
+  }
+};
