@@ -339,7 +339,8 @@ fn covisit_mapped(args: &CovisitArgs, mapping: &Path, input: &Path) -> Result<()
     let mut model = train_covisit(&data.sessions, &config);
     let with_catalog = !data.catalog.is_empty();
     if with_catalog {
-        model = model.with_catalog(catalog_for(&model, &data.catalog));
+        let catalog = catalog_for(&model, &data.catalog);
+        model = model.with_catalog(catalog);
     }
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let mut writer = covisit_bundle(&model, &config, created_at);

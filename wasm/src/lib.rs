@@ -18,6 +18,7 @@ mod catalog;
 mod covisit;
 mod engine;
 mod error;
+#[cfg(feature = "model")]
 pub mod model;
 mod session;
 
