@@ -32,7 +32,13 @@ fn bench() -> Benchmark {
     Benchmark::load(DataSetKind::Diginetica, Path::new("../data/diginetica")).unwrap()
 }
 
-fn run(bench: &Benchmark, config: &TrainConfig, dir: &Path, resume: bool, stop: Option<usize>) -> anyhow::Result<Trained> {
+fn run(
+    bench: &Benchmark,
+    config: &TrainConfig,
+    dir: &Path,
+    resume: bool,
+    stop: Option<usize>,
+) -> anyhow::Result<Trained> {
     let data = TrainData {
         num_items: bench.items.len(),
         train: &bench.validation.train[..3000],
@@ -106,7 +112,9 @@ fn loss_falls_and_checkpoints_reload_and_resume_exactly() {
     // Resuming under another configuration is refused, naming the problem.
     let mut other = tiny_config(2);
     other.model.hidden = 8;
-    let err = run(&bench, &other, &dir, true, None).err().expect("a changed config must not resume");
+    let err = run(&bench, &other, &dir, true, None)
+        .err()
+        .expect("a changed config must not resume");
     assert!(err.to_string().contains("another configuration"), "{err}");
     let _ = std::fs::remove_dir_all(&tmp);
 }

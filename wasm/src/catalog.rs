@@ -221,7 +221,7 @@ impl Catalog {
         length("catalog_price", price.len())?;
         if let Some(p) = price
             .iter()
-            .find(|p| !p.is_nan() && !(p.is_finite() && **p >= 0.0))
+            .find(|p| !(p.is_nan() || p.is_finite() && **p >= 0.0))
         {
             return Err(bad(
                 "catalog_price",

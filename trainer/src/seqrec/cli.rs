@@ -151,13 +151,21 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         series: vec![
             Series {
                 name: "train loss".into(),
-                points: history.iter().map(|e| (e.epoch as f64, e.train_loss)).collect(),
+                points: history
+                    .iter()
+                    .map(|e| (e.epoch as f64, e.train_loss))
+                    .collect(),
             },
             Series {
                 name: format!("validation {select}"),
                 points: history
                     .iter()
-                    .map(|e| (e.epoch as f64, e.validation.get(select).copied().unwrap_or(f64::NAN)))
+                    .map(|e| {
+                        (
+                            e.epoch as f64,
+                            e.validation.get(select).copied().unwrap_or(f64::NAN),
+                        )
+                    })
                     .collect(),
             },
         ],
@@ -193,7 +201,12 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     };
     let names = c.names(&[20]);
     let digits = if c.scale == 100.0 { 2 } else { 4 };
-    println!("{} sasrec ({} test cases, {:.0} s training):", bench.data.name, cases.len(), train_seconds);
+    println!(
+        "{} sasrec ({} test cases, {:.0} s training):",
+        bench.data.name,
+        cases.len(),
+        train_seconds
+    );
     for n in names {
         let v = record.metrics.get(&n).copied().unwrap_or(f64::NAN);
         println!("  {n} {v:.digits$}");

@@ -101,7 +101,8 @@ impl TrainConfig {
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{}: invalid training config", path.display()))
+        toml::from_str(&text)
+            .with_context(|| format!("{}: invalid training config", path.display()))
     }
 
     pub fn model_config(&self, num_items: usize) -> SasRecConfig {
@@ -203,7 +204,8 @@ impl NegativeSampler {
     /// seed and the step, so a resumed run draws what an uninterrupted one would.
     fn draw(&self, targets: &[u32], step: usize) -> (Vec<u32>, Vec<u32>, Vec<f32>) {
         let n = self.share.len();
-        let mut rng = fastrand::Rng::with_seed(self.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng =
+            fastrand::Rng::with_seed(self.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut position = std::collections::HashMap::new();
         let mut candidates = Vec::new();
         let mut labels = Vec::with_capacity(targets.len());
@@ -260,7 +262,9 @@ fn batch_loss(
             let count = candidates.len();
             let rows = table.index_select(&Tensor::from_vec(candidates, count, device)?, 0)?;
             let log_q = Tensor::from_vec(log_q, (1, count), device)?;
-            let logits = model.next_item_logits(&states, &rows)?.broadcast_sub(&log_q)?;
+            let logits = model
+                .next_item_logits(&states, &rows)?
+                .broadcast_sub(&log_q)?;
             (logits, labels)
         }
     };
@@ -303,7 +307,10 @@ pub fn rank_cases(
                     // No history: the model still answers (from position and event embeddings).
                     vec![(0, EventKind::View as u32, 0)]
                 } else {
-                    c.history.iter().map(|&i| (i, EventKind::Click as u32, 0)).collect()
+                    c.history
+                        .iter()
+                        .map(|&i| (i, EventKind::Click as u32, 0))
+                        .collect()
                 }
             })
             .collect();
@@ -311,13 +318,11 @@ pub fn rank_cases(
         let hidden = model.encode(&seq, &table, None)?;
         let states = model.states_at(&hidden, &seq.last_positions())?;
         let scores = model.next_item_logits(&states, &table)?.to_vec2::<f32>()?;
-        ranks.extend(
-            crate::stats::parallel_map(chunk.len(), |i| {
-                let case = &chunk[i];
-                let exclude: &[u32] = if include_seen { &[] } else { &case.history };
-                target_rank(&scores[i], case.target, exclude, max_k)
-            }),
-        );
+        ranks.extend(crate::stats::parallel_map(chunk.len(), |i| {
+            let case = &chunk[i];
+            let exclude: &[u32] = if include_seen { &[] } else { &case.history };
+            target_rank(&scores[i], case.target, exclude, max_k)
+        }));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
@@ -473,14 +478,23 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         vm.load(run.latest())
             .with_context(|| format!("cannot load {}", run.latest().display()))?;
         opt.load(&run.optimizer(), saved.step)?;
-        tracing::info!(epochs_done = saved.epochs_done, step = saved.step, "resuming {}", dir.display());
+        tracing::info!(
+            epochs_done = saved.epochs_done,
+            step = saved.step,
+            "resuming {}",
+            dir.display()
+        );
         state = saved;
     }
     let tc = &config.train;
     let windows = windows(train, model_cfg.max_len);
     let steps_per_epoch = {
         let n = windows.len().div_ceil(tc.batch_size);
-        if tc.max_steps_per_epoch > 0 { n.min(tc.max_steps_per_epoch) } else { n }
+        if tc.max_steps_per_epoch > 0 {
+            n.min(tc.max_steps_per_epoch)
+        } else {
+            n
+        }
     };
     let total_steps = steps_per_epoch * tc.epochs;
     let schedule = Schedule {
@@ -488,7 +502,15 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         warmup_steps: tc.warmup_steps.min(total_steps / 2),
         final_lr_fraction: tc.final_lr_fraction,
     };
-    let validation = crate::ranking::run::sample_cases(validation, if tc.validation_cases == 0 { usize::MAX } else { tc.validation_cases }, tc.seed);
+    let validation = crate::ranking::run::sample_cases(
+        validation,
+        if tc.validation_cases == 0 {
+            usize::MAX
+        } else {
+            tc.validation_cases
+        },
+        tc.seed,
+    );
     tracing::info!(
         windows = windows.len(),
         steps_per_epoch,
@@ -504,18 +526,25 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
     let mut since_best = state
         .best_epoch
         .map_or(0, |b| state.epochs_done.saturating_sub(b));
-    let last_epoch = options.stop_after_epochs.map_or(tc.epochs, |n| n.min(tc.epochs));
-    while state.epochs_done < last_epoch
-        && (state.best_epoch.is_none() || since_best < tc.patience)
+    let last_epoch = options
+        .stop_after_epochs
+        .map_or(tc.epochs, |n| n.min(tc.epochs));
+    while state.epochs_done < last_epoch && (state.best_epoch.is_none() || since_best < tc.patience)
     {
         let epoch = state.epochs_done + 1;
         let started = Instant::now();
         let batches = epoch_batches(&windows, tc.batch_size, tc.seed.wrapping_add(epoch as u64));
-        let bar = crate::progress::steps_bar(steps_per_epoch as u64, &format!("epoch {epoch}/{}", tc.epochs));
+        let bar = crate::progress::steps_bar(
+            steps_per_epoch as u64,
+            &format!("epoch {epoch}/{}", tc.epochs),
+        );
         let (mut loss_sum, mut sequences) = (0.0, 0usize);
         for (i, batch) in batches.iter().take(steps_per_epoch).enumerate() {
             let batch: Vec<&Window> = batch.iter().map(|&j| &windows[j]).collect();
-            let mut dropout = Dropout::new(model_cfg.dropout, tc.seed ^ (state.step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+            let mut dropout = Dropout::new(
+                model_cfg.dropout,
+                tc.seed ^ (state.step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
+            );
             let loss = batch_loss(
                 &model,
                 &features,
@@ -532,17 +561,32 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
             }
             loss_sum += loss;
             sequences += batch.len();
-            bar.set_message(format!("epoch {epoch}/{} loss {:.4} lr {lr:.2e}", tc.epochs, loss_sum / (i + 1) as f64));
+            bar.set_message(format!(
+                "epoch {epoch}/{} loss {:.4} lr {lr:.2e}",
+                tc.epochs,
+                loss_sum / (i + 1) as f64
+            ));
             bar.inc(1);
         }
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
         let max_k = 20;
-        let ranks = rank_cases(&model, &features, &validation, max_k, include_seen, "validate")?;
+        let ranks = rank_cases(
+            &model,
+            &features,
+            &validation,
+            max_k,
+            include_seen,
+            "validate",
+        )?;
         let metrics = convention.summarize(&ranks, &[10, 20]);
-        let score = *metrics
-            .get(&tc.select_by)
-            .with_context(|| format!("select_by `{}` is not one of {:?}", tc.select_by, metrics.keys()))?;
+        let score = *metrics.get(&tc.select_by).with_context(|| {
+            format!(
+                "select_by `{}` is not one of {:?}",
+                tc.select_by,
+                metrics.keys()
+            )
+        })?;
         let log = EpochLog {
             epoch,
             steps: steps_per_epoch,
@@ -564,19 +608,31 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
             state.best_score = score;
             state.best_epoch = Some(epoch);
             since_best = 0;
-            varmap.save(run.best()).with_context(|| format!("cannot write {}", run.best().display()))?;
+            varmap
+                .save(run.best())
+                .with_context(|| format!("cannot write {}", run.best().display()))?;
         } else {
             since_best += 1;
         }
-        varmap.save(run.latest()).with_context(|| format!("cannot write {}", run.latest().display()))?;
+        varmap
+            .save(run.latest())
+            .with_context(|| format!("cannot write {}", run.latest().display()))?;
         opt.save(&run.optimizer())?;
         crate::output::write_file(&run.state(), serde_json::to_string_pretty(&state)?)?;
     }
     if since_best >= tc.patience && state.epochs_done < tc.epochs {
-        tracing::info!("early stop: no better {} for {} epochs", tc.select_by, tc.patience);
+        tracing::info!(
+            "early stop: no better {} for {} epochs",
+            tc.select_by,
+            tc.patience
+        );
     }
     let (varmap, model) = load_model(&model_cfg, &run.best(), device)?;
-    Ok(Trained { model, varmap, state })
+    Ok(Trained {
+        model,
+        varmap,
+        state,
+    })
 }
 
 /// Re-draws every variable from a seeded generator: embeddings and weight matrices

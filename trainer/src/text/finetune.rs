@@ -432,13 +432,11 @@ impl Finetuner {
         let total = (per_epoch * config.epochs).max(1);
         let warmup = ((total as f64 * config.warmup_fraction).ceil() as usize).max(1);
         let schedule = |step: usize| -> f64 {
-            let s = step as f64;
-            let factor = if step < warmup {
-                (s + 1.0) / warmup as f64
+            if step < warmup {
+                (step as f64 + 1.0) / warmup as f64
             } else {
                 ((total - step) as f64 / (total - warmup).max(1) as f64).max(0.0)
-            };
-            factor
+            }
         };
         let val_labels: Vec<bool> = validation.iter().map(|&i| labels.recommended[i]).collect();
         let mut log = Vec::new();

@@ -74,7 +74,7 @@ impl SasRecConfig {
         if self.num_items == 0 || self.hidden == 0 || self.layers == 0 || self.max_len == 0 {
             return Err("num_items, hidden, layers and max_len must be positive".into());
         }
-        if self.heads == 0 || self.hidden % self.heads != 0 {
+        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
             return Err(format!(
                 "hidden ({}) must be a multiple of heads ({})",
                 self.hidden, self.heads
@@ -124,14 +124,22 @@ pub struct SeqBatch {
 impl SeqBatch {
     /// Builds a batch from per-row `(item, kind, gap bucket)` events, keeping each row's most
     /// recent `max_len`.
-    pub fn from_rows(rows: &[Vec<(u32, u32, u32)>], max_len: usize, device: &Device) -> Result<Self> {
+    pub fn from_rows(
+        rows: &[Vec<(u32, u32, u32)>],
+        max_len: usize,
+        device: &Device,
+    ) -> Result<Self> {
         let rows: Vec<&[(u32, u32, u32)]> = rows
             .iter()
             .map(|r| &r[r.len().saturating_sub(max_len)..])
             .collect();
         let len = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
         let b = rows.len();
-        let (mut items, mut kinds, mut gaps) = (vec![0u32; b * len], vec![0u32; b * len], vec![0u32; b * len]);
+        let (mut items, mut kinds, mut gaps) = (
+            vec![0u32; b * len],
+            vec![0u32; b * len],
+            vec![0u32; b * len],
+        );
         for (i, row) in rows.iter().enumerate() {
             for (t, &(item, kind, gap)) in row.iter().enumerate() {
                 items[i * len + t] = item;
@@ -264,7 +272,12 @@ impl Block {
     }
 
     /// `mask`: `[B, 1, L, L]` additive (0 or a large negative number).
-    fn forward(&self, xs: &Tensor, mask: &Tensor, dropout: &mut Option<&mut Dropout>) -> Result<Tensor> {
+    fn forward(
+        &self,
+        xs: &Tensor,
+        mask: &Tensor,
+        dropout: &mut Option<&mut Dropout>,
+    ) -> Result<Tensor> {
         let (b, l, h) = xs.dims3()?;
         let dh = h / self.heads;
         let qkv = self.qkv.forward(&self.ln_attn.forward(xs)?)?;
@@ -349,8 +362,16 @@ impl SasRec {
             conversion: (cfg.conversion_hidden > 0)
                 .then(|| -> Result<ConversionHeads> {
                     Ok(ConversionHeads {
-                        hidden: candle_nn::linear(3 * h, cfg.conversion_hidden, vb.pp("conversion.hidden"))?,
-                        logits: candle_nn::linear(cfg.conversion_hidden, 3, vb.pp("conversion.logits"))?,
+                        hidden: candle_nn::linear(
+                            3 * h,
+                            cfg.conversion_hidden,
+                            vb.pp("conversion.hidden"),
+                        )?,
+                        logits: candle_nn::linear(
+                            cfg.conversion_hidden,
+                            3,
+                            vb.pp("conversion.logits"),
+                        )?,
                     })
                 })
                 .transpose()?,
@@ -438,7 +459,9 @@ impl SasRec {
             .as_ref()
             .ok_or_else(|| candle_core::Error::Msg("this model has no conversion heads".into()))?;
         let features = Tensor::cat(&[states, items, &(states * items)?], D::Minus1)?;
-        heads.logits.forward(&heads.hidden.forward(&features)?.gelu_erf()?)
+        heads
+            .logits
+            .forward(&heads.hidden.forward(&features)?.gelu_erf()?)
     }
 
     /// The ESMM probabilities `[P, 3]` (click, cart, purchase) from [`Self::conversion_logits`].
@@ -512,7 +535,11 @@ mod tests {
         // The same prefix [3, 4] in a short row and in a longer one: identical state at t = 1.
         let b = batch(&[&[3, 4], &[3, 4, 7, 9]]);
         let hidden = m.encode(&b, &table, None).unwrap();
-        let s = m.states_at(&hidden, &[1, 4 + 1]).unwrap().to_vec2::<f32>().unwrap();
+        let s = m
+            .states_at(&hidden, &[1, 4 + 1])
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         for (x, y) in s[0].iter().zip(&s[1]) {
             assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }
@@ -545,15 +572,29 @@ mod tests {
         let states = m.states_at(&hidden, &b.last_positions()).unwrap();
         let items = table.i(5..6).unwrap();
         let logits = m.conversion_logits(&states, &items).unwrap();
-        let p = SasRec::conversion_probabilities(&logits).unwrap().to_vec2::<f32>().unwrap();
-        assert!(p[0][0] >= p[0][1] && p[0][1] >= p[0][2] && p[0][2] > 0.0, "{p:?}");
+        let p = SasRec::conversion_probabilities(&logits)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert!(
+            p[0][0] >= p[0][1] && p[0][1] >= p[0][2] && p[0][2] > 0.0,
+            "{p:?}"
+        );
     }
 
     #[test]
     fn dropout_is_seeded() {
         let x = Tensor::ones((4, 8), DType::F32, &Device::Cpu).unwrap();
-        let a = Dropout::new(0.5, 7).apply(&x).unwrap().to_vec2::<f32>().unwrap();
-        let b = Dropout::new(0.5, 7).apply(&x).unwrap().to_vec2::<f32>().unwrap();
+        let a = Dropout::new(0.5, 7)
+            .apply(&x)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let b = Dropout::new(0.5, 7)
+            .apply(&x)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         assert_eq!(a, b);
         let zeros = a.iter().flatten().filter(|&&v| v == 0.0).count();
         assert!((4..=28).contains(&zeros), "{zeros} of 32 dropped");
