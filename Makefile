@@ -18,7 +18,7 @@ export ESBUILD_BIN = $(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
 
 RUST_SOURCES := $(shell find wasm trainer worker -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 
-.PHONY: help setup demo test lint rust-test node-test eval model js worker site serve bench clean
+.PHONY: help setup demo test lint rust-test node-test eval eval-model model js worker site serve bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,7 +45,9 @@ node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46
 	node --test tests/
 
 $(TRAIN): $(RUST_SOURCES)
-	$(CARGO) build -p edgerec-trainer
+	# --all-targets: the same features as `cargo test --workspace` (dev-dependencies unify), so
+	# candle and friends compile once for tests and the trainer, not twice.
+	$(CARGO) build --workspace --exclude edgerec-worker --exclude edgerec-js --all-targets
 	@touch $@
 
 model: $(BUNDLE) ## train the co-visitation model on the shipped sample
@@ -90,6 +92,9 @@ bench: $(TRAIN) js ## recommend latency native vs wasm, cold start, .wasm size (
 
 serve: ## serve what is built, without rebuilding
 	npx wrangler dev --ip 127.0.0.1 --port $(PORT)
+
+eval-model: $(TRAIN) ## train + evaluate the transformer on full DIGINETICA and Amazon Beauty (about an hour)
+	SHARED=$(SHARED) scripts/eval-model.sh
 
 eval: $(TRAIN) ## full-data evaluation (needs ../shared/data): results/*.json, RESULTS.md, build/report.html
 	SHARED=$(SHARED) scripts/eval-conv.sh $(SHARED)

@@ -125,7 +125,9 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         device,
     };
     let trained = train(&config, &data, &options)?;
-    let train_seconds = started.elapsed().as_secs_f64();
+    // Across resumes: the sum of every epoch's time (training and validation).
+    let train_seconds: f64 = trained.state.history.iter().map(|e| e.seconds).sum();
+    tracing::debug!("this invocation: {:.0} s", started.elapsed().as_secs_f64());
     let cases = match args.test_cases {
         Some(n) => crate::ranking::run::sample_cases(&bench.test.cases, n, config.train.seed),
         None => bench.test.cases.clone(),
