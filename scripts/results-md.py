@@ -44,7 +44,6 @@ NOTES = {
     "of training sessions (sampled softmax, 4,096 negatives), stopped after 4 of 6 epochs (validation MRR@20 peaked at "
     "epoch 3: 16.64, then 16.48), test scored from the best checkpoint by the `--resume --stop-after-epochs 4` command "
     "below; 2,951 s of training in all. It is below the kNN baselines; see the issue notes for what comes next.",
-    "amazon-beauty-sasrec": "",
 }
 # Figures the harness must reproduce: (data set, our model, metric, published value, who, tolerance).
 REPRODUCE = [("amazon-beauty", "popularity", "HR@20", 0.0217, "PopRec in the S3-Rec paper", 0.10)]
