@@ -87,7 +87,7 @@ site: $(BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## s
 	cp web/worker-client.js web/engine-worker.js build/site/edgerec/
 	cp build/pkg/web/edgerec_js.js build/pkg/web/edgerec_js_bg.wasm build/site/edgerec/pkg/web/
 
-bench: $(TRAIN) js ## recommend latency native vs wasm, cold start, .wasm size (needs ../shared/data): results/bench-recommend.json
+bench: $(TRAIN) js ## recommend latency native vs wasm, cold start, .wasm size (needs ../shared/data): results/bench/recommend.json
 	scripts/bench-recommend.sh
 
 serve: ## serve what is built, without rebuilding

@@ -120,4 +120,20 @@ for data in sorted({r["data"]["name"] for r in runs}):
         versions = ", ".join(dict.fromkeys(r["code_version"] for r in made))
         out.append(f"- `{command}`: {', '.join(r['model'] for r in made)} ({made[0]['created_at']}, {versions})")
     out.append("")
+
+# Benchmarks (results/bench/*.json): speed and size, measured side by side in one run.
+bench = root / "results" / "bench" / "recommend.json"
+if bench.exists():
+    b = json.loads(bench.read_text())
+    row = lambda name, d: f"| {name} | {d['p50_us']:.1f} | {d['p99_us']:.1f} |"
+    out += ["## Benchmark: recommend latency (edge engine)", "",
+            f"{b['benchmark']}; {b['wasm']['requests']} requests; machine: {b['machine']['cpus']} cores "
+            f"({b['machine'].get('note', '')}). Command: `{b['command']}`.", "",
+            "| where | p50 µs | p99 µs |", "|---|---:|---:|",
+            row("native", b["native"]), row(f"wasm in Node {b['node']}", b["wasm"]),
+            f"| ratio wasm / native | {b['ratio_wasm_over_native']['p50']:.2f} | {b['ratio_wasm_over_native']['p99']:.2f} |", "",
+            "Cold start in Node: instantiate {instantiate_ms:.1f} ms + bundle load {bundle_load_ms:.1f} ms + first "
+            "answer {first_answer_ms:.1f} ms = {total_ms:.1f} ms (native bundle load {native_load:.1f} ms). "
+            "`.wasm` {raw:,} bytes raw, {gz:,} gzip.".format(**b["cold_start_ms"], native_load=b["native"]["load_ms"],
+                                                            raw=b["wasm_size"]["raw_bytes"], gz=b["wasm_size"]["gzip_bytes"]), ""]
 sys.stdout.write("\n".join(out))
