@@ -12,6 +12,21 @@ pub fn percentile_interval(estimates: &mut [f64]) -> (f64, f64) {
     (quantile(estimates, 0.025), quantile(estimates, 0.975))
 }
 
+/// 95% percentile intervals per metric name, from one `name -> value` map per bootstrap
+/// resample (a metric missing from some resamples, e.g. AUC without both classes, uses the rest).
+pub fn intervals_by_name(
+    estimates: impl IntoIterator<Item = std::collections::BTreeMap<String, f64>>,
+) -> std::collections::BTreeMap<String, (f64, f64)> {
+    let mut samples: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for (name, value) in estimates.into_iter().flatten() {
+        samples.entry(name).or_default().push(value);
+    }
+    samples
+        .into_iter()
+        .map(|(name, mut values)| (name, percentile_interval(&mut values)))
+        .collect()
+}
+
 /// The `q` quantile of sorted values, interpolating linearly between neighbours.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let at = q * (sorted.len() - 1) as f64;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::stats::{parallel_map, percentile_interval, resample_rng};
+use crate::stats::{intervals_by_name, parallel_map, resample_rng};
 
 /// Probabilities are clipped to `[LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON]` in the log loss, so a
 /// single confident mistake costs about 34.5 nats instead of infinity.
@@ -244,14 +244,7 @@ pub fn bootstrap_intervals(
         ConversionMetrics::compute(&p, &y).by_name()
     });
     bar.finish_and_clear();
-    let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (name, value) in estimates.into_iter().flatten() {
-        samples.entry(name).or_default().push(value);
-    }
-    samples
-        .into_iter()
-        .map(|(name, mut values)| (name, percentile_interval(&mut values)))
-        .collect()
+    intervals_by_name(estimates)
 }
 
 /// Ranges of positions in `order` over which the probability is the same.

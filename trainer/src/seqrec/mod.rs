@@ -448,7 +448,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
     let run = RunDir(dir.to_path_buf());
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let model_cfg = config.model_config(num_items);
-    let (varmap, model) = new_model(&model_cfg, device)?;
+    let (mut varmap, model) = new_model(&model_cfg, device)?;
     // Seeded initialisation: candle's CPU RNG cannot be seeded, so every variable is
     // re-drawn from our generator (same weights on every run and platform).
     seeded_init(&varmap, config.train.seed)?;
@@ -474,8 +474,8 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
                 dir.display()
             );
         }
-        let mut vm = varmap.clone();
-        vm.load(run.latest())
+        varmap
+            .load(run.latest())
             .with_context(|| format!("cannot load {}", run.latest().display()))?;
         opt.load(&run.optimizer(), saved.step)?;
         tracing::info!(

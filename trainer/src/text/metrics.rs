@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::conversion::metrics::{log_loss, roc_auc};
-use crate::stats::{parallel_map, percentile_interval, resample_rng};
+use crate::stats::{intervals_by_name, parallel_map, resample_rng};
 
 pub const AUC: &str = "AUC";
 pub const ACCURACY: &str = "Accuracy";
@@ -84,13 +84,6 @@ impl TestPredictions {
             let mut rng = resample_rng(seed, b);
             self.subset((0..n).map(|_| rng.usize(..n))).metrics()
         });
-        let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for (name, value) in estimates.into_iter().flatten() {
-            samples.entry(name).or_default().push(value);
-        }
-        samples
-            .into_iter()
-            .map(|(name, mut v)| (name, percentile_interval(&mut v)))
-            .collect()
+        intervals_by_name(estimates)
     }
 }

@@ -395,15 +395,12 @@ impl SasRec {
             table = (table + proj.forward(text)?)?;
         }
         if let (Some(emb), Some(attrs)) = (&self.attribute_embedding, &features.attributes) {
-            let (n, a) = attrs.dims2()?;
             let pad = self.cfg.num_attributes as u32;
             let valid = attrs.ne(pad)?.to_dtype(DType::F32)?; // [n, a]
             let vectors = emb.forward(attrs)?; // [n, a, h]
             let summed = vectors.broadcast_mul(&valid.unsqueeze(2)?)?.sum(1)?;
             let count = (valid.sum_keepdim(1)? + 1e-6)?;
             table = (table + summed.broadcast_div(&count)?)?;
-            debug_assert_eq!(n, self.cfg.num_items);
-            let _ = a;
         }
         Ok(table)
     }
