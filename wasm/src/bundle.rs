@@ -1,31 +1,44 @@
-//! The bundle: one versioned, checksummed file holding everything the edge needs.
+//! The bundle: one versioned, checksummed, optionally signed file holding everything the edge needs.
 //!
-//! Layout (all integers little-endian):
+//! Layout, format version 2 (all integers little-endian):
 //!
-//! | offset          | size | content                                                    |
-//! |-----------------|------|------------------------------------------------------------|
-//! | 0               | 8    | magic `EDGEREC\0`                                          |
-//! | 8               | 4    | format version (u32), currently 1                          |
-//! | 12              | 4    | manifest length `M` (u32)                                  |
-//! | 16              | 8    | payload length `P` (u64)                                   |
-//! | 24              | M    | manifest, UTF-8 JSON ([`Manifest`])                        |
-//! | 24 + M          | P    | payload: the sections, at the offsets the manifest lists   |
-//! | 24 + M + P      | 32   | SHA-256 of bytes `0 .. 24 + M + P`                         |
+//! | offset          | size | content                                                        |
+//! |-----------------|------|----------------------------------------------------------------|
+//! | 0               | 8    | magic `EDGEREC\0`                                              |
+//! | 8               | 4    | format version (u32), currently 2                              |
+//! | 12              | 4    | flags (u32): bit 0 set = a signature block follows; others 0   |
+//! | 16              | 8    | manifest length `M` (u64)                                      |
+//! | 24              | 8    | payload length `P` (u64)                                       |
+//! | 32              | M    | manifest, UTF-8 JSON ([`Manifest`])                            |
+//! | 32 + M          | P    | payload: the sections, at the offsets the manifest lists       |
+//! | 32 + M + P      | 32   | SHA-256 of bytes `0 .. 32 + M + P`                             |
+//! | 64 + M + P      | 104  | only if flag bit 0: signature block (below)                    |
+//!
+//! Signature block: `EDGESIG\0`, the signer's 32-byte Ed25519 public key, then the 64-byte
+//! Ed25519 signature of [`SIGNATURE_CONTEXT`] followed by the 32 checksum bytes. The flag sits
+//! in the checksummed header, so cutting the signature off is detected as truncation.
 //!
 //! The manifest also records the SHA-256 of the payload alone, so a payload can be identified
 //! (and cached) independently of its manifest.
 
 use std::collections::BTreeMap;
 
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::BundleError;
 
 pub const MAGIC: [u8; 8] = *b"EDGEREC\0";
-pub const FORMAT_VERSION: u32 = 1;
-pub const HEADER_LEN: usize = 24;
+pub const FORMAT_VERSION: u32 = 2;
+pub const HEADER_LEN: usize = 32;
 pub const TRAILER_LEN: usize = 32;
+/// Header flag: a signature block follows the checksum.
+pub const FLAG_SIGNED: u32 = 1;
+pub const SIGNATURE_MAGIC: [u8; 8] = *b"EDGESIG\0";
+pub const SIGNATURE_BLOCK_LEN: usize = 8 + 32 + 64;
+/// Domain separation: what is signed is this string followed by the bundle's SHA-256.
+pub const SIGNATURE_CONTEXT: &[u8] = b"edgerec bundle signature v1\0";
 
 /// Where one named section lies inside the payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,13 +46,17 @@ pub struct SectionEntry {
     pub name: String,
     pub offset: u64,
     pub length: u64,
+    /// How the bytes are encoded (`u32le`, `f32le`, `i8rows`, `gguf`, `json`, `utf8`), so another
+    /// implementation can read a section without knowing the model.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub encoding: String,
 }
 
 /// The bundle's JSON manifest: what the model is and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format_version: u32,
-    /// Which model the sections hold, e.g. `covisit`.
+    /// Which model the sections hold: `covisit` or `sasrec`.
     pub model_kind: String,
     /// Model parameters the engine needs at serving time (and those used in training, for the record).
     pub model_params: serde_json::Value,
@@ -58,10 +75,84 @@ pub struct Manifest {
     pub sections: Vec<SectionEntry>,
 }
 
+/// A public key the edge trusts: a bundle must be signed by it, or it is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey(VerifyingKey);
+
+impl TrustedKey {
+    /// From the 64 hex digits `edgerec-train keygen` writes to `<name>.pub`.
+    pub fn from_hex(hex_key: &str) -> Result<Self, BundleError> {
+        let bytes = unhex::<32>(hex_key.trim()).ok_or_else(|| BundleError::InvalidKey {
+            problem: format!(
+                "expected 64 hex digits (an Ed25519 public key), found {} characters",
+                hex_key.trim().len()
+            ),
+        })?;
+        VerifyingKey::from_bytes(&bytes)
+            .map(TrustedKey)
+            .map_err(|e| BundleError::InvalidKey {
+                problem: format!("not an Ed25519 public key: {e}"),
+            })
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex(self.0.as_bytes())
+    }
+}
+
+/// A secret signing key (32 bytes, as written by `edgerec-train keygen` to `<name>.key`).
+pub struct BundleSigner(SigningKey);
+
+impl BundleSigner {
+    pub fn from_bytes(secret: &[u8; 32]) -> Self {
+        BundleSigner(SigningKey::from_bytes(secret))
+    }
+
+    pub fn from_hex(hex_key: &str) -> Result<Self, BundleError> {
+        unhex::<32>(hex_key.trim())
+            .map(|b| Self::from_bytes(&b))
+            .ok_or_else(|| BundleError::InvalidKey {
+                problem: "expected 64 hex digits (an Ed25519 secret key)".to_string(),
+            })
+    }
+
+    pub fn public_key(&self) -> TrustedKey {
+        TrustedKey(self.0.verifying_key())
+    }
+
+    /// Signs an unsigned bundle: sets the header flag, recomputes the checksum and appends the
+    /// signature block. The bundle is checked first, so only a valid bundle is ever signed.
+    pub fn sign(&self, unsigned: &[u8]) -> Result<Vec<u8>, BundleError> {
+        let bundle = Bundle::parse(unsigned)?;
+        if bundle.signer.is_some() {
+            return Err(BundleError::InvalidHeader(
+                "the bundle is already signed".to_string(),
+            ));
+        }
+        let body_len = unsigned.len() - TRAILER_LEN;
+        let mut out = Vec::with_capacity(unsigned.len() + SIGNATURE_BLOCK_LEN);
+        out.extend_from_slice(&unsigned[..body_len]);
+        out[12..16].copy_from_slice(&FLAG_SIGNED.to_le_bytes());
+        let checksum = Sha256::digest(&out);
+        out.extend_from_slice(&checksum);
+        let signature = self.0.sign(&signed_message(&checksum));
+        out.extend_from_slice(&SIGNATURE_MAGIC);
+        out.extend_from_slice(self.0.verifying_key().as_bytes());
+        out.extend_from_slice(&signature.to_bytes());
+        Ok(out)
+    }
+}
+
+fn signed_message(checksum: &[u8]) -> Vec<u8> {
+    [SIGNATURE_CONTEXT, checksum].concat()
+}
+
 /// A parsed, verified bundle borrowing its payload from the input bytes.
 #[derive(Debug)]
 pub struct Bundle<'a> {
     pub manifest: Manifest,
+    /// Hex public key of the signer, if the bundle is signed (the signature is verified).
+    pub signer: Option<String>,
     payload: &'a [u8],
 }
 
@@ -77,9 +168,29 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != 2 * N || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 impl<'a> Bundle<'a> {
-    /// Checks and parses a bundle. Nothing in it is trusted before its checksum is verified.
+    /// Checks and parses a bundle, signed or not (a signature present is verified against the
+    /// key it names). Nothing in it is trusted before its checksum is verified.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, BundleError> {
+        Self::parse_trusted(bytes, None)
+    }
+
+    /// As [`Self::parse`], and with `trusted` set, refuses bundles that are not signed by it.
+    pub fn parse_trusted(
+        bytes: &'a [u8],
+        trusted: Option<&TrustedKey>,
+    ) -> Result<Self, BundleError> {
         let available = bytes.len() as u64;
         let magic_seen = &bytes[..bytes.len().min(MAGIC.len())];
         if magic_seen != &MAGIC[..magic_seen.len()] {
@@ -105,20 +216,31 @@ impl<'a> Bundle<'a> {
         if bytes.len() < HEADER_LEN {
             return Err(truncated("header", HEADER_LEN as u64));
         }
-        let manifest_len = read_u32(bytes, 12) as u64;
-        let payload_len = read_u64(bytes, 16);
-        let manifest_end = HEADER_LEN as u64 + manifest_len;
+        let flags = read_u32(bytes, 12);
+        let manifest_len = read_u64(bytes, 16);
+        let payload_len = read_u64(bytes, 24);
+        let signed = flags & FLAG_SIGNED != 0;
+        let signature_len = if signed {
+            SIGNATURE_BLOCK_LEN as u64
+        } else {
+            0
+        };
         // Checked: a corrupt length must not wrap around.
+        let manifest_end = (HEADER_LEN as u64)
+            .checked_add(manifest_len)
+            .ok_or_else(|| truncated("manifest", u64::MAX))?;
         let payload_end = manifest_end
             .checked_add(payload_len)
             .ok_or_else(|| truncated("payload", u64::MAX))?;
-        let total = payload_end
+        let checksum_end = payload_end
             .checked_add(TRAILER_LEN as u64)
             .ok_or_else(|| truncated("checksum", u64::MAX))?;
+        let total = checksum_end + signature_len;
         for (part, end) in [
             ("manifest", manifest_end),
             ("payload", payload_end),
-            ("checksum", total),
+            ("checksum", checksum_end),
+            ("signature", total),
         ] {
             if available < end {
                 return Err(truncated(part, end));
@@ -131,15 +253,32 @@ impl<'a> Bundle<'a> {
             });
         }
         let (manifest_end, payload_end) = (manifest_end as usize, payload_end as usize);
+        let checksum_end = checksum_end as usize;
 
         let actual = Sha256::digest(&bytes[..payload_end]);
-        let recorded = &bytes[payload_end..];
+        let recorded = &bytes[payload_end..checksum_end];
         if actual.as_slice() != recorded {
             return Err(BundleError::ChecksumMismatch {
                 expected: hex(recorded),
                 actual: hex(&actual),
             });
         }
+        // Only now, with the header known intact, are unknown flags a format problem.
+        if flags & !FLAG_SIGNED != 0 {
+            return Err(BundleError::InvalidHeader(format!(
+                "unknown flags {:#x}; this engine knows only bit 0 (signed)",
+                flags & !FLAG_SIGNED
+            )));
+        }
+        let signer = if signed {
+            Some(verify_signature(&bytes[checksum_end..], recorded, trusted)?)
+        } else if let Some(key) = trusted {
+            return Err(BundleError::Unsigned {
+                trusted: key.to_hex(),
+            });
+        } else {
+            None
+        };
 
         let manifest: Manifest = serde_json::from_slice(&bytes[HEADER_LEN..manifest_end])
             .map_err(|e| BundleError::InvalidManifest(e.to_string()))?;
@@ -176,22 +315,31 @@ impl<'a> Bundle<'a> {
                 )));
             }
         }
-        Ok(Bundle { manifest, payload })
+        Ok(Bundle {
+            manifest,
+            signer,
+            payload,
+        })
     }
 
     /// The bytes of a named section, borrowed from the input.
     pub fn section(&self, name: &str) -> Result<&'a [u8], BundleError> {
-        let entry = self
+        self.optional_section(name)?
+            .ok_or_else(|| BundleError::InvalidSection {
+                name: name.to_string(),
+                problem: "missing from the bundle".to_string(),
+            })
+    }
+
+    /// The bytes of a named section, or `None` if the bundle has no such section.
+    pub fn optional_section(&self, name: &str) -> Result<Option<&'a [u8]>, BundleError> {
+        // In range: checked in `parse`.
+        Ok(self
             .manifest
             .sections
             .iter()
             .find(|s| s.name == name)
-            .ok_or_else(|| BundleError::InvalidSection {
-                name: name.to_string(),
-                problem: "missing from the bundle".to_string(),
-            })?;
-        // In range: checked in `parse`.
-        Ok(&self.payload[entry.offset as usize..(entry.offset + entry.length) as usize])
+            .map(|e| &self.payload[e.offset as usize..(e.offset + e.length) as usize]))
     }
 
     /// A count recorded in the manifest; a missing one is a manifest error.
@@ -202,6 +350,41 @@ impl<'a> Bundle<'a> {
             .copied()
             .ok_or_else(|| BundleError::InvalidManifest(format!("counts has no `{name}` entry")))
     }
+}
+
+/// Checks the signature block against the checksum it signs; returns the signer's hex key.
+fn verify_signature(
+    block: &[u8],
+    checksum: &[u8],
+    trusted: Option<&TrustedKey>,
+) -> Result<String, BundleError> {
+    let bad = |reason: String| BundleError::BadSignature { reason };
+    if block[..8] != SIGNATURE_MAGIC {
+        return Err(bad(format!(
+            "the signature block starts with {:02x?}, expected \"EDGESIG\\0\"",
+            &block[..8]
+        )));
+    }
+    let key_bytes: [u8; 32] = block[8..40].try_into().expect("32 bytes");
+    let signer = hex(&key_bytes);
+    if let Some(trusted) = trusted {
+        if trusted.0.as_bytes() != &key_bytes {
+            return Err(BundleError::UntrustedSigner {
+                signer,
+                trusted: trusted.to_hex(),
+            });
+        }
+    }
+    let key = VerifyingKey::from_bytes(&key_bytes)
+        .map_err(|e| bad(format!("the signer's key {signer} is not valid: {e}")))?;
+    let signature = Signature::from_bytes(block[40..104].try_into().expect("64 bytes"));
+    key.verify(&signed_message(checksum), &signature)
+        .map_err(|_| {
+            bad(format!(
+                "the signature does not match the bundle for key {signer}"
+            ))
+        })?;
+    Ok(signer)
 }
 
 /// Assembles a bundle. Pure: returns the bytes, the caller writes them.
@@ -253,15 +436,17 @@ impl BundleWriter {
         self
     }
 
-    /// Appends a section, aligned to 8 bytes so that later readers may view it in place.
-    pub fn section(&mut self, name: &str, bytes: &[u8]) -> &mut Self {
-        while !self.payload.len().is_multiple_of(8) {
+    /// Appends a section, aligned to 32 bytes so that later readers may view it in place
+    /// (32 is GGUF's default alignment).
+    pub fn section(&mut self, name: &str, encoding: &str, bytes: &[u8]) -> &mut Self {
+        while !self.payload.len().is_multiple_of(32) {
             self.payload.push(0);
         }
         self.manifest.sections.push(SectionEntry {
             name: name.to_string(),
             offset: self.payload.len() as u64,
             length: bytes.len() as u64,
+            encoding: encoding.to_string(),
         });
         self.payload.extend_from_slice(bytes);
         self
@@ -273,7 +458,8 @@ impl BundleWriter {
         let mut out = Vec::with_capacity(HEADER_LEN + manifest.len() + self.payload.len() + 32);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes()); // flags: unsigned (see `BundleSigner::sign`)
+        out.extend_from_slice(&(manifest.len() as u64).to_le_bytes());
         out.extend_from_slice(&(self.payload.len() as u64).to_le_bytes());
         out.extend_from_slice(&manifest);
         out.extend_from_slice(&self.payload);
@@ -281,6 +467,69 @@ impl BundleWriter {
         out.extend_from_slice(&checksum);
         out
     }
+}
+
+/// The `item_ids` section (newline-separated, unique, non-empty ids), `n_items` of them.
+pub(crate) fn item_ids_section(
+    bundle: &Bundle<'_>,
+    n_items: u64,
+) -> Result<Vec<String>, BundleError> {
+    let bad = |problem: String| BundleError::InvalidSection {
+        name: "item_ids".to_string(),
+        problem,
+    };
+    let text = std::str::from_utf8(bundle.section("item_ids")?)
+        .map_err(|e| bad(format!("not UTF-8: {e}")))?;
+    let item_ids: Vec<String> = if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split('\n').map(str::to_string).collect()
+    };
+    if item_ids.len() as u64 != n_items {
+        return Err(bad(format!(
+            "holds {} ids but the manifest counts {n_items} items",
+            item_ids.len()
+        )));
+    }
+    let mut unique: Vec<&str> = item_ids.iter().map(String::as_str).collect();
+    unique.sort_unstable();
+    if let Some(w) = unique.windows(2).find(|w| w[0] == w[1]) {
+        return Err(bad(format!("item id `{}` appears twice", w[0])));
+    }
+    if unique.first() == Some(&"") {
+        return Err(bad("an item id is empty".to_string()));
+    }
+    Ok(item_ids)
+}
+
+/// The `popularity_order` section: a permutation of the `n_items` item indices.
+pub(crate) fn popularity_section(
+    bundle: &Bundle<'_>,
+    n_items: u64,
+) -> Result<Vec<u32>, BundleError> {
+    let bad = |problem: String| BundleError::InvalidSection {
+        name: "popularity_order".to_string(),
+        problem,
+    };
+    let order = u32_section("popularity_order", bundle.section("popularity_order")?)?;
+    if order.len() as u64 != n_items {
+        return Err(bad(format!(
+            "has {} entries for {n_items} items",
+            order.len()
+        )));
+    }
+    // Sized by the section, not by the manifest's count (checked equal just above).
+    let mut seen = vec![false; order.len()];
+    let repeated_or_bad = order.iter().find(|&&j| match seen.get_mut(j as usize) {
+        Some(slot) => std::mem::replace(slot, true),
+        None => true,
+    });
+    if let Some(j) = repeated_or_bad {
+        return Err(bad(format!(
+            "is not a permutation of the {n_items} items (index {j})"
+        )));
+    }
+    Ok(order)
 }
 
 /// Decodes a section of little-endian u32 values.
@@ -324,8 +573,8 @@ mod tests {
     fn sample() -> Vec<u8> {
         let mut w = BundleWriter::new("test", serde_json::json!({}), "2026-11-29T00:00:00Z".into());
         w.count("things", 3)
-            .section("a", &[1, 2, 3])
-            .section("b", &[4; 10]);
+            .section("a", "u8", &[1, 2, 3])
+            .section("b", "u8", &[4; 10]);
         w.finish()
     }
 
@@ -359,7 +608,7 @@ mod tests {
             Bundle::parse(&bytes).unwrap_err(),
             BundleError::UnsupportedVersion {
                 found: 7,
-                supported: 1
+                supported: 2
             }
         );
     }
@@ -401,6 +650,95 @@ mod tests {
         assert_eq!(
             Bundle::parse(&bytes).unwrap_err().code(),
             "payload_checksum_mismatch"
+        );
+    }
+
+    fn signer(seed: u8) -> BundleSigner {
+        BundleSigner::from_bytes(&[seed; 32])
+    }
+
+    #[test]
+    fn signed_round_trip_and_key_checks() {
+        let key = signer(7);
+        let signed = key.sign(&sample()).unwrap();
+        assert_eq!(signed.len(), sample().len() + SIGNATURE_BLOCK_LEN);
+        let trusted = key.public_key();
+        let b = Bundle::parse_trusted(&signed, Some(&trusted)).unwrap();
+        assert_eq!(b.signer.as_deref(), Some(trusted.to_hex().as_str()));
+        assert_eq!(b.section("a").unwrap(), &[1, 2, 3]);
+        // Without a configured key a signed bundle still loads (its signature is still checked).
+        assert!(Bundle::parse(&signed).unwrap().signer.is_some());
+        // A key that is not trusted, and an unsigned bundle where a key is required.
+        let other = signer(8).public_key();
+        let err = Bundle::parse_trusted(&signed, Some(&other)).unwrap_err();
+        assert_eq!(err.code(), "untrusted_signer", "{err}");
+        let err = Bundle::parse_trusted(&sample(), Some(&trusted)).unwrap_err();
+        assert_eq!(err.code(), "unsigned_bundle");
+        assert!(err.to_string().contains(&trusted.to_hex()), "{err}");
+        // Signing twice is refused.
+        assert_eq!(key.sign(&signed).unwrap_err().code(), "invalid_header");
+    }
+
+    #[test]
+    fn forged_signatures_are_refused() {
+        let key = signer(7);
+        let signed = key.sign(&sample()).unwrap();
+        let n = signed.len();
+        // A flipped bit in the signature itself.
+        let mut bad = signed.clone();
+        bad[n - 1] ^= 1;
+        assert_eq!(Bundle::parse(&bad).unwrap_err().code(), "bad_signature");
+        // The payload changed and the checksum recomputed: the signature no longer matches.
+        let mut bad = signed.clone();
+        let body = n - SIGNATURE_BLOCK_LEN - TRAILER_LEN;
+        bad[body - 1] ^= 1;
+        let fixed = Sha256::digest(&bad[..body]);
+        bad[body..body + TRAILER_LEN].copy_from_slice(&fixed);
+        let err = Bundle::parse(&bad).unwrap_err();
+        assert_eq!(err.code(), "bad_signature", "{err}");
+        // Another key's signature over the same content: valid, but not from the trusted key.
+        let theirs = signer(9).sign(&sample()).unwrap();
+        let mut swapped = signed.clone();
+        swapped[n - 96..].copy_from_slice(&theirs[n - 96..]);
+        let err = Bundle::parse_trusted(&swapped, Some(&key.public_key())).unwrap_err();
+        assert_eq!(err.code(), "untrusted_signer");
+        // Their key with our signature: refused even without a configured key.
+        let mut bad = signed.clone();
+        bad[n - 96..n - 64].copy_from_slice(&theirs[n - 96..n - 64]);
+        assert_eq!(Bundle::parse(&bad).unwrap_err().code(), "bad_signature");
+        // Cutting the signature off: the checksummed header still says "signed".
+        let err = Bundle::parse(&signed[..n - SIGNATURE_BLOCK_LEN]).unwrap_err();
+        assert_eq!(err.code(), "truncated");
+        // Truncation at every length of the signature block.
+        for len in n - SIGNATURE_BLOCK_LEN..n {
+            assert_eq!(
+                Bundle::parse(&signed[..len]).unwrap_err().code(),
+                "truncated"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_flags_are_refused() {
+        let mut bytes = sample();
+        let n = bytes.len();
+        bytes[12] = 0b10;
+        let fixed = Sha256::digest(&bytes[..n - TRAILER_LEN]);
+        bytes[n - TRAILER_LEN..].copy_from_slice(&fixed);
+        assert_eq!(Bundle::parse(&bytes).unwrap_err().code(), "invalid_header");
+    }
+
+    #[test]
+    fn keys_from_hex() {
+        let key = signer(3).public_key();
+        assert_eq!(TrustedKey::from_hex(&key.to_hex()).unwrap(), key);
+        assert_eq!(
+            TrustedKey::from_hex("abc").unwrap_err().code(),
+            "invalid_key"
+        );
+        assert_eq!(
+            TrustedKey::from_hex(&"zz".repeat(32)).unwrap_err().code(),
+            "invalid_key"
         );
     }
 }

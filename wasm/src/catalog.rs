@@ -140,10 +140,18 @@ impl Catalog {
     /// Adds the catalog's sections and count to a bundle.
     pub fn write(&self, w: &mut BundleWriter) {
         w.count("categories", self.categories.len() as u64)
-            .section("catalog_categories", self.categories.join("\n").as_bytes())
-            .section("catalog_item_category", &u32_bytes(&self.item_category))
-            .section("catalog_price", &f32_bytes(&self.price))
-            .section("catalog_available", &self.available);
+            .section(
+                "catalog_categories",
+                "utf8-lines",
+                self.categories.join("\n").as_bytes(),
+            )
+            .section(
+                "catalog_item_category",
+                "u32le",
+                &u32_bytes(&self.item_category),
+            )
+            .section("catalog_price", "f32le", &f32_bytes(&self.price))
+            .section("catalog_available", "u8", &self.available);
     }
 
     /// Reads the catalog of a verified bundle with `n_items` items: `None` if it has none, an

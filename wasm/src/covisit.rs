@@ -304,11 +304,23 @@ impl CovisitModel {
         let ids = self.item_ids.join("\n");
         w.count("items", self.item_ids.len() as u64)
             .count("neighbours", self.neighbour_items.len() as u64)
-            .section("item_ids", ids.as_bytes())
-            .section("popularity_order", &u32_bytes(&self.popularity_order))
-            .section("neighbour_offsets", &u32_bytes(&self.offsets))
-            .section("neighbour_items", &u32_bytes(&self.neighbour_items))
-            .section("neighbour_weights", &f32_bytes(&self.neighbour_weights));
+            .section("item_ids", "utf8-lines", ids.as_bytes())
+            .section(
+                "popularity_order",
+                "u32le",
+                &u32_bytes(&self.popularity_order),
+            )
+            .section("neighbour_offsets", "u32le", &u32_bytes(&self.offsets))
+            .section(
+                "neighbour_items",
+                "u32le",
+                &u32_bytes(&self.neighbour_items),
+            )
+            .section(
+                "neighbour_weights",
+                "f32le",
+                &f32_bytes(&self.neighbour_weights),
+            );
         if let Some(catalog) = &self.catalog {
             catalog.write(&mut w);
         }
@@ -347,50 +359,8 @@ impl CovisitModel {
             problem,
         };
 
-        let ids_text = std::str::from_utf8(bundle.section("item_ids")?)
-            .map_err(|e| bad("item_ids", format!("not UTF-8: {e}")))?;
-        let item_ids: Vec<String> = if ids_text.is_empty() {
-            Vec::new()
-        } else {
-            ids_text.split('\n').map(str::to_string).collect()
-        };
-        if item_ids.len() as u64 != n_items {
-            return Err(bad(
-                "item_ids",
-                format!(
-                    "holds {} ids but the manifest counts {n_items} items",
-                    item_ids.len()
-                ),
-            ));
-        }
-        let mut unique: Vec<&str> = item_ids.iter().map(String::as_str).collect();
-        unique.sort_unstable();
-        if let Some(w) = unique.windows(2).find(|w| w[0] == w[1]) {
-            return Err(bad("item_ids", format!("item id `{}` appears twice", w[0])));
-        }
-        if unique.first() == Some(&"") {
-            return Err(bad("item_ids", "an item id is empty".to_string()));
-        }
-
-        let popularity_order =
-            u32_section("popularity_order", bundle.section("popularity_order")?)?;
-        let mut check = vec![false; item_ids.len()];
-        let repeated_or_bad = popularity_order
-            .iter()
-            .find(|&&j| match check.get_mut(j as usize) {
-                Some(slot) => std::mem::replace(slot, true),
-                None => true,
-            });
-        if let Some(j) = repeated_or_bad {
-            let problem = format!("is not a permutation of the {n_items} items (index {j})");
-            return Err(bad("popularity_order", problem));
-        }
-        if popularity_order.len() as u64 != n_items {
-            return Err(bad(
-                "popularity_order",
-                format!("has {} entries for {n_items} items", popularity_order.len()),
-            ));
-        }
+        let item_ids = crate::bundle::item_ids_section(bundle, n_items)?;
+        let popularity_order = crate::bundle::popularity_section(bundle, n_items)?;
 
         let offsets = u32_section("neighbour_offsets", bundle.section("neighbour_offsets")?)?;
         if offsets.len() as u64 != n_items + 1 {

@@ -6,7 +6,7 @@ use crate::api::{
     Contribution, Explanation, IgnoredItem, ItemInfo, RecommendRequest, RecommendResponse,
     RecommendedItem, Source, MAX_EXPLAIN,
 };
-use crate::bundle::{Bundle, Manifest};
+use crate::bundle::{Bundle, Manifest, TrustedKey};
 use crate::catalog::{Catalog, NO_CATEGORY};
 use crate::covisit::CovisitModel;
 use crate::error::{BundleError, Error, RequestError};
@@ -55,9 +55,17 @@ impl Allowed<'_> {
 }
 
 impl Engine {
-    /// Verifies and loads a bundle.
+    /// Verifies and loads a bundle, signed or not.
     pub fn from_bundle(bytes: &[u8]) -> Result<Self, BundleError> {
-        let bundle = Bundle::parse(bytes)?;
+        Self::from_bundle_trusted(bytes, None)
+    }
+
+    /// Verifies and loads a bundle; with `trusted` set, only a bundle signed by that key.
+    pub fn from_bundle_trusted(
+        bytes: &[u8],
+        trusted: Option<&TrustedKey>,
+    ) -> Result<Self, BundleError> {
+        let bundle = Bundle::parse_trusted(bytes, trusted)?;
         let model = CovisitModel::from_bundle(&bundle)?;
         Ok(Self::from_parts(bundle.manifest, model))
     }
@@ -576,7 +584,7 @@ mod tests {
                     Some((name, bytes)) if *name == s.name => bytes.clone(),
                     _ => bundle.section(&s.name).unwrap().to_vec(),
                 };
-                w.section(&s.name, &bytes);
+                w.section(&s.name, &s.encoding, &bytes);
             }
             Engine::from_bundle(&w.finish())
         };
@@ -626,6 +634,25 @@ mod tests {
             if bytes != engine_bytes() {
                 prop_assert!(Engine::from_bundle(&bytes).is_err());
             }
+        }
+
+        #[test]
+        fn a_changed_signed_bundle_is_never_accepted(flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..4), cut in any::<prop::sample::Index>()) {
+            let key = crate::BundleSigner::from_bytes(&[5; 32]);
+            let trusted = key.public_key();
+            let signed = key.sign(&engine_bytes()).unwrap();
+            prop_assert!(Engine::from_bundle_trusted(&signed, Some(&trusted)).is_ok());
+            let mut bytes = signed.clone();
+            for (at, mask) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] ^= mask;
+            }
+            if bytes != signed {
+                prop_assert!(Engine::from_bundle_trusted(&bytes, Some(&trusted)).is_err());
+                prop_assert!(Engine::from_bundle(&bytes).is_err());
+            }
+            let cut = cut.index(signed.len());
+            prop_assert_eq!(Engine::from_bundle(&signed[..cut]).unwrap_err().code(), "truncated");
         }
 
         #[test]

@@ -28,6 +28,24 @@ pub enum BundleError {
     InvalidSection { name: String, problem: String },
     #[error("the bundle holds a `{found}` model, which this engine cannot serve")]
     UnsupportedModel { found: String },
+    #[error("invalid bundle header: {0}")]
+    InvalidHeader(String),
+    #[error(
+        "the bundle is not signed, but this engine only accepts bundles signed by key {trusted}"
+    )]
+    Unsigned { trusted: String },
+    #[error("bad bundle signature: {reason}")]
+    BadSignature { reason: String },
+    #[error("the bundle is signed by key {signer}, but this engine only trusts key {trusted}")]
+    UntrustedSigner { signer: String, trusted: String },
+    #[error("invalid key: {problem}")]
+    InvalidKey { problem: String },
+    /// The manifest and the weights disagree (shapes, vocabulary, item count).
+    #[error("the manifest does not match the weights: {0}")]
+    ManifestMismatch(String),
+    /// A value inside a section is outside what it may be (an index past a table, a NaN scale).
+    #[error("out-of-range value in section `{section}`: {problem}")]
+    OutOfRange { section: String, problem: String },
 }
 
 impl BundleError {
@@ -43,6 +61,13 @@ impl BundleError {
             Self::InvalidManifest(_) => "invalid_manifest",
             Self::InvalidSection { .. } => "invalid_section",
             Self::UnsupportedModel { .. } => "unsupported_model",
+            Self::InvalidHeader(_) => "invalid_header",
+            Self::Unsigned { .. } => "unsigned_bundle",
+            Self::BadSignature { .. } => "bad_signature",
+            Self::UntrustedSigner { .. } => "untrusted_signer",
+            Self::InvalidKey { .. } => "invalid_key",
+            Self::ManifestMismatch(_) => "manifest_mismatch",
+            Self::OutOfRange { .. } => "out_of_range",
         }
     }
 }

@@ -28,7 +28,9 @@ pub use api::{
     MAX_EXPLAIN, MAX_FILTER_CATEGORIES, MAX_HISTORY, MAX_K, MAX_NAME_BYTES, MAX_REQUEST_BYTES,
 };
 pub use bundle::{
-    Bundle, BundleWriter, Manifest, SectionEntry, FORMAT_VERSION, HEADER_LEN, MAGIC, TRAILER_LEN,
+    Bundle, BundleSigner, BundleWriter, Manifest, SectionEntry, TrustedKey, FLAG_SIGNED,
+    FORMAT_VERSION, HEADER_LEN, MAGIC, SIGNATURE_BLOCK_LEN, SIGNATURE_CONTEXT, SIGNATURE_MAGIC,
+    TRAILER_LEN,
 };
 pub use catalog::{Catalog, CatalogEntry, CATEGORY_SEPARATOR, NO_CATEGORY};
 pub use covisit::{CovisitModel, CovisitParams, EventWeights, ScoredItem};

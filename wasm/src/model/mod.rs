@@ -2,10 +2,16 @@
 //! and gradients, the edge with weights from a bundle.
 
 pub mod bert;
+pub mod linear;
+pub mod quant;
 pub mod sasrec;
+pub mod serving;
 
 pub use bert::{BertConfig, BertEncoder};
+pub use linear::{Compute, Linear, QuantizedWeights};
+pub use quant::{Int8Rows, QuantPolicy, QuantRule, StoredTensor};
 pub use sasrec::{
     gap_bucket, ConversionProbabilities, Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig,
     SeqBatch, NUM_EVENT_KINDS, NUM_GAP_BUCKETS,
 };
+pub use serving::{ServingModel, SASREC_KIND};

@@ -18,7 +18,9 @@
 //!   the heads are trained over every exposure, not only over clicked items.
 
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
-use candle_nn::{Embedding, Linear, VarBuilder};
+use candle_nn::{Embedding, VarBuilder};
+
+use super::linear::{linear, Linear, QuantizedWeights};
 use serde::{Deserialize, Serialize};
 
 /// Event types the sequence encoder distinguishes (index into the event-type embedding).
@@ -258,15 +260,15 @@ struct Block {
 }
 
 impl Block {
-    fn new(cfg: &SasRecConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &SasRecConfig, vb: VarBuilder, q: Option<&QuantizedWeights>) -> Result<Self> {
         let h = cfg.hidden;
         Ok(Block {
             ln_attn: LayerNorm::new(h, vb.pp("ln_attn"))?,
-            qkv: candle_nn::linear(h, 3 * h, vb.pp("qkv"))?,
-            out: candle_nn::linear(h, h, vb.pp("out"))?,
+            qkv: linear(h, 3 * h, vb.pp("qkv"), q)?,
+            out: linear(h, h, vb.pp("out"), q)?,
             ln_ffn: LayerNorm::new(h, vb.pp("ln_ffn"))?,
-            up: candle_nn::linear(h, cfg.ffn, vb.pp("up"))?,
-            down: candle_nn::linear(cfg.ffn, h, vb.pp("down"))?,
+            up: linear(h, cfg.ffn, vb.pp("up"), q)?,
+            down: linear(cfg.ffn, h, vb.pp("down"), q)?,
             heads: cfg.heads,
         })
     }
@@ -317,7 +319,8 @@ pub struct ConversionProbabilities {
 #[derive(Debug, Clone)]
 pub struct SasRec {
     cfg: SasRecConfig,
-    item_embedding: Embedding,
+    /// `None` when serving: the bundle carries the finished item table instead.
+    item_embedding: Option<Embedding>,
     text_projection: Option<Linear>,
     attribute_embedding: Option<Embedding>,
     position_embedding: Embedding,
@@ -331,8 +334,27 @@ pub struct SasRec {
 }
 
 impl SasRec {
-    /// Builds the model from `vb` (fresh variables in training, stored weights at the edge).
+    /// Builds the model from `vb`: fresh variables in training, or a checkpoint's weights.
     pub fn new(cfg: &SasRecConfig, vb: VarBuilder) -> Result<Self> {
+        Self::build(cfg, vb, true, None)
+    }
+
+    /// The model as the edge runs it: no item id embedding (the bundle's item table replaces
+    /// [`Self::item_table`]), linear layers quantized where `quantized` holds their weights.
+    pub fn for_serving(
+        cfg: &SasRecConfig,
+        vb: VarBuilder,
+        quantized: Option<&QuantizedWeights>,
+    ) -> Result<Self> {
+        Self::build(cfg, vb, false, quantized)
+    }
+
+    fn build(
+        cfg: &SasRecConfig,
+        vb: VarBuilder,
+        with_item_embedding: bool,
+        q: Option<&QuantizedWeights>,
+    ) -> Result<Self> {
         cfg.validate().map_err(candle_core::Error::Msg)?;
         let h = cfg.hidden;
         let init = candle_nn::Init::Randn {
@@ -343,9 +365,11 @@ impl SasRec {
             Ok(Embedding::new(vb.get_with_hints((n, h), name, init)?, h))
         };
         Ok(SasRec {
-            item_embedding: embedding(cfg.num_items, "item_embedding")?,
+            item_embedding: with_item_embedding
+                .then(|| embedding(cfg.num_items, "item_embedding"))
+                .transpose()?,
             text_projection: (cfg.text_dim > 0)
-                .then(|| candle_nn::linear(cfg.text_dim, h, vb.pp("text_projection")))
+                .then(|| linear(cfg.text_dim, h, vb.pp("text_projection"), q))
                 .transpose()?,
             // One extra row: the padding attribute, kept at zero by masking.
             attribute_embedding: (cfg.num_attributes > 0)
@@ -356,22 +380,19 @@ impl SasRec {
             gap_embedding: embedding(NUM_GAP_BUCKETS, "gap_embedding")?,
             ln_input: LayerNorm::new(h, vb.pp("ln_input"))?,
             blocks: (0..cfg.layers)
-                .map(|i| Block::new(cfg, vb.pp(format!("blocks.{i}"))))
+                .map(|i| Block::new(cfg, vb.pp(format!("blocks.{i}")), q))
                 .collect::<Result<_>>()?,
             ln_output: LayerNorm::new(h, vb.pp("ln_output"))?,
             conversion: (cfg.conversion_hidden > 0)
                 .then(|| -> Result<ConversionHeads> {
                     Ok(ConversionHeads {
-                        hidden: candle_nn::linear(
+                        hidden: linear(
                             3 * h,
                             cfg.conversion_hidden,
                             vb.pp("conversion.hidden"),
+                            q,
                         )?,
-                        logits: candle_nn::linear(
-                            cfg.conversion_hidden,
-                            3,
-                            vb.pp("conversion.logits"),
-                        )?,
+                        logits: linear(cfg.conversion_hidden, 3, vb.pp("conversion.logits"), q)?,
                     })
                 })
                 .transpose()?,
@@ -390,7 +411,12 @@ impl SasRec {
 
     /// `[num_items, hidden]`: id embedding + projected text + mean attribute embedding.
     pub fn item_table(&self, features: &ItemFeatures) -> Result<Tensor> {
-        let mut table = self.item_embedding.embeddings().clone();
+        let Some(item_embedding) = &self.item_embedding else {
+            candle_core::bail!(
+                "a serving model has no item embedding: use the bundle's item table"
+            );
+        };
+        let mut table = item_embedding.embeddings().clone();
         if let (Some(proj), Some(text)) = (&self.text_projection, &features.text) {
             table = (table + proj.forward(text)?)?;
         }

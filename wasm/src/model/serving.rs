@@ -1,0 +1,650 @@
+//! The transformer in a bundle: export (the trainer) and loading (the edge).
+//!
+//! Sections of a `sasrec` bundle:
+//!
+//! | section            | encoding     | content                                                  |
+//! |--------------------|--------------|----------------------------------------------------------|
+//! | `weights`          | `gguf`       | GGUF v2: every encoder weight, each in its policy's type |
+//! | `item_vectors`     | `i8rows`/`f32le` | the item table `[items, hidden]` (raw, not normalised) |
+//! | `item_scales`      | `f32le`      | one scale per row (only with `i8rows`)                   |
+//! | `item_ids`         | `utf8-lines` | external item ids, in table order                        |
+//! | `popularity_order` | `u32le`      | item indices, most popular first (empty-history answer)  |
+//!
+//! The manifest's `model_params` hold `config` (a [`SasRecConfig`]) and `policy` (the
+//! [`QuantPolicy`] the weights were stored with); `counts` hold `items` and `tensors`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::var_builder::SimpleBackend;
+use candle_nn::{VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+
+use super::linear::{Compute, QuantizedWeights};
+use super::quant::{quantize_to_gguf, read_gguf, Int8Rows, QuantPolicy, StoredTensor};
+use super::sasrec::{SasRec, SasRecConfig};
+use crate::bundle::{
+    f32_bytes, f32_section, item_ids_section, popularity_section, u32_bytes, Bundle, BundleWriter,
+};
+use crate::error::BundleError;
+
+pub const SASREC_KIND: &str = "sasrec";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SasRecParams {
+    config: SasRecConfig,
+    policy: QuantPolicy,
+}
+
+/// What the trainer hands over to make a bundle.
+pub struct ExportParts<'a> {
+    pub config: &'a SasRecConfig,
+    /// The model's variables by name (the item id embedding is left out: the table replaces it).
+    pub weights: &'a BTreeMap<String, Tensor>,
+    /// `[items, hidden]`, from [`SasRec::item_table`].
+    pub item_table: &'a Tensor,
+    pub item_ids: &'a [String],
+    pub popularity_order: &'a [u32],
+}
+
+/// Quantizes the parts by `policy` into a bundle writer (the caller adds metrics and lineage).
+/// Returns what each tensor became.
+pub fn export(
+    parts: &ExportParts<'_>,
+    policy: &QuantPolicy,
+    created_at: String,
+) -> candle_core::Result<(BundleWriter, Vec<StoredTensor>)> {
+    policy.validate().map_err(candle_core::Error::Msg)?;
+    let encoder: BTreeMap<String, Tensor> = parts
+        .weights
+        .iter()
+        .filter(|(name, _)| name.as_str() != "item_embedding")
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect();
+    let (gguf, stored) = quantize_to_gguf(&encoder, policy)?;
+    let params = SasRecParams {
+        config: parts.config.clone(),
+        policy: policy.clone(),
+    };
+    let mut w = BundleWriter::new(
+        SASREC_KIND,
+        serde_json::to_value(&params).expect("params serialise"),
+        created_at,
+    );
+    let (n, hidden) = parts.item_table.dims2()?;
+    let table: Vec<f32> = parts.item_table.flatten_all()?.to_vec1()?;
+    w.count("items", n as u64)
+        .count("tensors", stored.len() as u64)
+        .section("weights", "gguf", &gguf);
+    if policy.item_table == "i8" {
+        let rows = Int8Rows::quantize(&table, hidden);
+        w.section("item_vectors", "i8rows", &rows.value_bytes())
+            .section("item_scales", "f32le", &f32_bytes(&rows.scales));
+    } else {
+        w.section("item_vectors", "f32le", &f32_bytes(&table));
+    }
+    w.section(
+        "item_ids",
+        "utf8-lines",
+        parts.item_ids.join("\n").as_bytes(),
+    )
+    .section(
+        "popularity_order",
+        "u32le",
+        &u32_bytes(parts.popularity_order),
+    );
+    Ok((w, stored))
+}
+
+/// Serves GGUF tensors to a `VarBuilder`, dequantizing each on request and checking its shape
+/// (so a manifest that does not match the weights fails with the tensor's name).
+struct GgufBackend {
+    tensors: BTreeMap<String, Arc<QTensor>>,
+}
+
+impl SimpleBackend for GgufBackend {
+    fn get(
+        &self,
+        shape: Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let tensor = self.get_unchecked(name, dtype, dev)?;
+        if tensor.shape() != &shape {
+            candle_core::bail!(
+                "tensor `{name}` has shape {:?}, the configuration needs {:?}",
+                tensor.dims(),
+                shape.dims()
+            );
+        }
+        Ok(tensor)
+    }
+
+    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        let q = self.tensors.get(name).ok_or_else(|| {
+            candle_core::Error::Msg(format!("tensor `{name}` is missing from the weights"))
+        })?;
+        q.dequantize(dev)?.to_dtype(dtype)
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.tensors.contains_key(name)
+    }
+}
+
+/// The tensors (names and shapes) a serving model of `cfg` reads.
+fn expected_shapes(cfg: &SasRecConfig) -> candle_core::Result<BTreeMap<String, Vec<usize>>> {
+    let varmap = VarMap::new();
+    SasRec::for_serving(
+        cfg,
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        None,
+    )?;
+    let data = varmap.data().lock().expect("var map lock");
+    Ok(data
+        .iter()
+        .map(|(name, var)| (name.clone(), var.dims().to_vec()))
+        .collect())
+}
+
+/// A transformer loaded from a bundle, ready to score.
+pub struct ServingModel {
+    pub model: SasRec,
+    /// `[items, hidden]` item representations (dequantized from the bundle).
+    pub table: Tensor,
+    pub item_ids: Vec<String>,
+    pub popularity_order: Vec<u32>,
+    pub policy: QuantPolicy,
+    pub compute: Compute,
+}
+
+impl ServingModel {
+    /// Loads and checks everything: configuration, every tensor's presence, shape and values,
+    /// the item table against the item count.
+    pub fn from_bundle(bundle: &Bundle<'_>, compute: Compute) -> Result<Self, BundleError> {
+        let m = &bundle.manifest;
+        if m.model_kind != SASREC_KIND {
+            return Err(BundleError::UnsupportedModel {
+                found: m.model_kind.clone(),
+            });
+        }
+        let params: SasRecParams = serde_json::from_value(m.model_params.clone())
+            .map_err(|e| BundleError::InvalidManifest(format!("model_params: {e}")))?;
+        let cfg = params.config;
+        cfg.validate()
+            .map_err(|e| BundleError::InvalidManifest(format!("model_params.config: {e}")))?;
+        if !(cfg.temperature.is_finite() && cfg.temperature >= 0.0) {
+            return Err(BundleError::InvalidManifest(format!(
+                "model_params.config.temperature must be finite and >= 0, got {}",
+                cfg.temperature
+            )));
+        }
+        params
+            .policy
+            .validate()
+            .map_err(|e| BundleError::InvalidManifest(format!("model_params.policy: {e}")))?;
+        let n_items = bundle.count("items")?;
+        if n_items != cfg.num_items as u64 {
+            return Err(BundleError::ManifestMismatch(format!(
+                "counts.items is {n_items} but the model configuration has {} items",
+                cfg.num_items
+            )));
+        }
+        let item_ids = item_ids_section(bundle, n_items)?;
+        let popularity_order = popularity_section(bundle, n_items)?;
+        let table = read_item_table(bundle, &params.policy, cfg.num_items, cfg.hidden)?;
+
+        let mismatch = BundleError::ManifestMismatch;
+        let tensors =
+            read_gguf(bundle.section("weights")?).map_err(|e| BundleError::InvalidSection {
+                name: "weights".into(),
+                problem: format!("not a readable GGUF image: {e}"),
+            })?;
+        let expected = expected_shapes(&cfg).map_err(|e| mismatch(e.to_string()))?;
+        for (name, shape) in &expected {
+            match tensors.get(name) {
+                None => {
+                    return Err(mismatch(format!(
+                        "tensor `{name}` is missing from the weights"
+                    )))
+                }
+                Some(t) if t.shape().dims() != shape.as_slice() => {
+                    return Err(mismatch(format!(
+                        "tensor `{name}` has shape {:?}, the configuration needs {shape:?}",
+                        t.shape().dims()
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(extra) = tensors.keys().find(|n| !expected.contains_key(*n)) {
+            return Err(mismatch(format!(
+                "the weights hold tensor `{extra}`, which the configuration does not use"
+            )));
+        }
+        if tensors.len() as u64 != bundle.count("tensors")? {
+            return Err(mismatch(format!(
+                "counts.tensors is {} but the weights hold {}",
+                bundle.count("tensors")?,
+                tensors.len()
+            )));
+        }
+        for (name, q) in &tensors {
+            let values: Vec<f32> = q
+                .dequantize(&Device::Cpu)
+                .and_then(|t| t.flatten_all()?.to_vec1())
+                .map_err(|e| mismatch(format!("tensor `{name}`: {e}")))?;
+            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                return Err(BundleError::OutOfRange {
+                    section: "weights".into(),
+                    problem: format!("tensor `{name}` holds {v}"),
+                });
+            }
+        }
+
+        let tensors: BTreeMap<String, Arc<QTensor>> =
+            tensors.into_iter().map(|(n, t)| (n, Arc::new(t))).collect();
+        let quantized: Option<QuantizedWeights> = (compute == Compute::Quantized).then(|| {
+            tensors
+                .iter()
+                .filter(|(_, t)| !matches!(t.dtype(), GgmlDType::F32 | GgmlDType::F16))
+                .map(|(n, t)| (n.clone(), t.clone()))
+                .collect::<HashMap<_, _>>()
+        });
+        let vb =
+            VarBuilder::from_backend(Box::new(GgufBackend { tensors }), DType::F32, Device::Cpu);
+        let model = SasRec::for_serving(&cfg, vb, quantized.as_ref())
+            .map_err(|e| mismatch(e.to_string()))?;
+        Ok(ServingModel {
+            model,
+            table,
+            item_ids,
+            popularity_order,
+            policy: params.policy,
+            compute,
+        })
+    }
+}
+
+/// `item_vectors` (+ `item_scales`) as an f32 tensor `[items, hidden]`, values checked.
+fn read_item_table(
+    bundle: &Bundle<'_>,
+    policy: &QuantPolicy,
+    n_items: usize,
+    hidden: usize,
+) -> Result<Tensor, BundleError> {
+    let vectors = bundle.section("item_vectors")?;
+    let expected_values = n_items * hidden;
+    let data = if policy.item_table == "i8" {
+        if vectors.len() != expected_values {
+            return Err(BundleError::ManifestMismatch(format!(
+                "item_vectors holds {} int8 values, expected items x hidden = {n_items} x {hidden}",
+                vectors.len()
+            )));
+        }
+        let scales = f32_section("item_scales", bundle.section("item_scales")?)?;
+        if scales.len() != n_items {
+            return Err(BundleError::ManifestMismatch(format!(
+                "item_scales holds {} scales for {n_items} items",
+                scales.len()
+            )));
+        }
+        if let Some((i, s)) = scales
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !(s.is_finite() && **s >= 0.0))
+        {
+            return Err(BundleError::OutOfRange {
+                section: "item_scales".into(),
+                problem: format!("row {i} has scale {s}; scales are finite and >= 0"),
+            });
+        }
+        if let Some(i) = vectors.iter().position(|&b| b as i8 == i8::MIN) {
+            return Err(BundleError::OutOfRange {
+                section: "item_vectors".into(),
+                problem: format!("value -128 at {i}; int8 rows use -127..=127"),
+            });
+        }
+        Int8Rows {
+            dim: hidden,
+            values: vectors.iter().map(|&b| b as i8).collect(),
+            scales,
+        }
+        .dequantize()
+    } else {
+        let values = f32_section("item_vectors", vectors)?;
+        if values.len() != expected_values {
+            return Err(BundleError::ManifestMismatch(format!(
+                "item_vectors holds {} values, expected items x hidden = {n_items} x {hidden}",
+                values.len()
+            )));
+        }
+        if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+            return Err(BundleError::OutOfRange {
+                section: "item_vectors".into(),
+                problem: format!("holds {v}"),
+            });
+        }
+        values
+    };
+    Tensor::from_vec(data, (n_items, hidden), &Device::Cpu).map_err(|e| {
+        BundleError::InvalidSection {
+            name: "item_vectors".into(),
+            problem: e.to_string(),
+        }
+    })
+}
+
+impl ServingModel {
+    /// Next-item scores `[P, items]` for the last position of each row of `batch`.
+    pub fn next_item_scores(&self, batch: &super::SeqBatch) -> candle_core::Result<Tensor> {
+        let hidden = self.model.encode(batch, &self.table, None)?;
+        let states = self.model.states_at(&hidden, &batch.last_positions())?;
+        self.model.next_item_logits(&states, &self.table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventKind, ItemFeatures, SeqBatch};
+    use crate::BundleSigner;
+
+    fn config() -> SasRecConfig {
+        SasRecConfig {
+            num_items: 40,
+            hidden: 32,
+            layers: 2,
+            heads: 2,
+            max_len: 8,
+            ffn: 64,
+            dropout: 0.0,
+            text_dim: 0,
+            num_attributes: 0,
+            attributes_per_item: 0,
+            temperature: 0.1,
+            conversion_hidden: 32,
+        }
+    }
+
+    /// One randomly initialised model per test binary (candle's initialisation is not seeded).
+    fn trained() -> (SasRec, BTreeMap<String, Tensor>) {
+        static WEIGHTS: std::sync::OnceLock<BTreeMap<String, Tensor>> = std::sync::OnceLock::new();
+        let weights = WEIGHTS.get_or_init(|| {
+            let varmap = VarMap::new();
+            let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+            SasRec::new(&config(), vb).unwrap();
+            let data = varmap.data().lock().unwrap();
+            data.iter()
+                .map(|(n, v)| (n.clone(), v.as_tensor().copy().unwrap()))
+                .collect()
+        });
+        let tensors: HashMap<String, Tensor> = weights
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect();
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        (SasRec::new(&config(), vb).unwrap(), weights.clone())
+    }
+
+    fn bundle_bytes(policy: &str) -> Vec<u8> {
+        let (model, weights) = trained();
+        let table = model.item_table(&ItemFeatures::none()).unwrap();
+        let ids: Vec<String> = (0..40).map(|i| format!("item{i}")).collect();
+        let order: Vec<u32> = (0..40).rev().collect();
+        let parts = ExportParts {
+            config: &config(),
+            weights: &weights,
+            item_table: &table,
+            item_ids: &ids,
+            popularity_order: &order,
+        };
+        let policy = QuantPolicy::builtin(policy).unwrap();
+        export(&parts, &policy, "2026-11-29T00:00:00Z".into())
+            .unwrap()
+            .0
+            .finish()
+    }
+
+    fn batch() -> SeqBatch {
+        let rows: Vec<Vec<(u32, u32, u32)>> = vec![
+            vec![
+                (3, EventKind::Click as u32, 0),
+                (7, EventKind::Cart as u32, 4),
+            ],
+            vec![(11, EventKind::View as u32, 0)],
+            (0..10)
+                .map(|i| (i * 3, EventKind::Click as u32, 2))
+                .collect(),
+        ];
+        SeqBatch::from_rows(&rows, 8, &Device::Cpu).unwrap()
+    }
+
+    fn scores(m: &ServingModel) -> Vec<Vec<f32>> {
+        m.next_item_scores(&batch()).unwrap().to_vec2().unwrap()
+    }
+
+    fn load(bytes: &[u8], compute: Compute) -> Result<ServingModel, BundleError> {
+        ServingModel::from_bundle(&Bundle::parse(bytes)?, compute)
+    }
+
+    fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+        a.iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+    }
+
+    #[test]
+    fn f32_bundle_scores_exactly_like_the_trained_model() {
+        let (model, _) = trained();
+        let table = model.item_table(&ItemFeatures::none()).unwrap();
+        let b = batch();
+        let hidden = model.encode(&b, &table, None).unwrap();
+        let states = model.states_at(&hidden, &b.last_positions()).unwrap();
+        let reference: Vec<Vec<f32>> = model
+            .next_item_logits(&states, &table)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
+        let served = load(&bundle_bytes("f32"), Compute::Dequantized).unwrap();
+        assert_eq!(scores(&served), reference);
+        assert_eq!(served.item_ids[5], "item5");
+        assert_eq!(served.popularity_order[0], 39);
+    }
+
+    #[test]
+    fn quantized_bundles_stay_close_in_both_compute_paths() {
+        let reference = scores(&load(&bundle_bytes("f32"), Compute::Dequantized).unwrap());
+        for (policy, tolerance) in [("q8", 0.2), ("q4", 2.0)] {
+            let bytes = bundle_bytes(policy);
+            let dequantized = scores(&load(&bytes, Compute::Dequantized).unwrap());
+            let quantized = scores(&load(&bytes, Compute::Quantized).unwrap());
+            // Scores are cosine / temperature (range ±10): small absolute error.
+            let d = max_diff(&reference, &dequantized);
+            assert!(d > 0.0 && d < tolerance, "{policy} dequantized: {d}");
+            // QMatMul quantizes activations too (Q8 blocks), so it differs a little more.
+            let q = max_diff(&reference, &quantized);
+            assert!(q < 2.0 * tolerance, "{policy} QMatMul: {q}");
+        }
+        assert!(bundle_bytes("q4").len() < bundle_bytes("q8").len());
+        assert!(bundle_bytes("q8").len() < bundle_bytes("f32").len());
+    }
+
+    /// Rewrites one section (or the manifest's params) and re-assembles a valid container,
+    /// so only the model loader's checks stand between the change and the engine.
+    fn rebuilt(
+        bytes: &[u8],
+        edit_params: impl Fn(&mut serde_json::Value),
+        edit_section: impl Fn(&str, &mut Vec<u8>),
+    ) -> Vec<u8> {
+        let b = Bundle::parse(bytes).unwrap();
+        let mut params = b.manifest.model_params.clone();
+        edit_params(&mut params);
+        let mut w = BundleWriter::new(SASREC_KIND, params, "t".into());
+        for (k, v) in &b.manifest.counts {
+            w.count(k, *v);
+        }
+        for s in &b.manifest.sections {
+            let mut data = b.section(&s.name).unwrap().to_vec();
+            edit_section(&s.name, &mut data);
+            w.section(&s.name, &s.encoding, &data);
+        }
+        w.finish()
+    }
+
+    fn refused(bytes: Vec<u8>, code: &str, words: &str) {
+        let err = load(&bytes, Compute::Dequantized)
+            .err()
+            .unwrap_or_else(|| panic!("accepted, expected {code} naming {words}"));
+        assert_eq!(err.code(), code, "{err}");
+        assert!(err.to_string().contains(words), "{err}");
+    }
+
+    #[test]
+    fn a_manifest_that_does_not_match_the_weights_is_refused() {
+        let good = bundle_bytes("q8");
+        assert!(load(&rebuilt(&good, |_| {}, |_, _| {}), Compute::Dequantized).is_ok());
+        refused(
+            rebuilt(&good, |p| p["config"]["ffn"] = 128.into(), |_, _| {}),
+            "manifest_mismatch",
+            "blocks.0.down.weight",
+        );
+        refused(
+            rebuilt(&good, |p| p["config"]["layers"] = 1.into(), |_, _| {}),
+            "manifest_mismatch",
+            "blocks.1",
+        );
+        refused(
+            rebuilt(&good, |p| p["config"]["layers"] = 3.into(), |_, _| {}),
+            "manifest_mismatch",
+            "blocks.2",
+        );
+        refused(
+            rebuilt(&good, |p| p["config"]["num_items"] = 41.into(), |_, _| {}),
+            "manifest_mismatch",
+            "41 items",
+        );
+        refused(
+            rebuilt(&good, |p| p["config"]["hidden"] = 48.into(), |_, _| {}),
+            "manifest_mismatch",
+            "hidden",
+        );
+        refused(
+            rebuilt(
+                &good,
+                |p| p["policy"]["item_table"] = "f32".into(),
+                |_, _| {},
+            ),
+            "manifest_mismatch",
+            "item_vectors",
+        );
+        refused(
+            rebuilt(&good, |p| p["config"]["heads"] = 5.into(), |_, _| {}),
+            "invalid_manifest",
+            "multiple of heads",
+        );
+        refused(
+            rebuilt(&good, |p| p["policy"]["default"] = "q9".into(), |_, _| {}),
+            "invalid_manifest",
+            "unknown weight type",
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let good = bundle_bytes("q8");
+        let nan_scale = |name: &str, data: &mut Vec<u8>| {
+            if name == "item_scales" {
+                data[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+            }
+        };
+        refused(rebuilt(&good, |_| {}, nan_scale), "out_of_range", "row 2");
+        let min_value = |name: &str, data: &mut Vec<u8>| {
+            if name == "item_vectors" {
+                data[5] = 0x80;
+            }
+        };
+        refused(rebuilt(&good, |_| {}, min_value), "out_of_range", "-128");
+        let bad_order = |name: &str, data: &mut Vec<u8>| {
+            if name == "popularity_order" {
+                data[0..4].copy_from_slice(&99u32.to_le_bytes());
+            }
+        };
+        refused(
+            rebuilt(&good, |_| {}, bad_order),
+            "invalid_section",
+            "index 99",
+        );
+        let not_gguf = |name: &str, data: &mut Vec<u8>| {
+            if name == "weights" {
+                data[0] ^= 0xff;
+            }
+        };
+        refused(rebuilt(&good, |_| {}, not_gguf), "invalid_section", "GGUF");
+        let cut_gguf = |name: &str, data: &mut Vec<u8>| {
+            if name == "weights" {
+                data.truncate(data.len() / 2);
+            }
+        };
+        refused(rebuilt(&good, |_| {}, cut_gguf), "invalid_section", "GGUF");
+    }
+
+    #[test]
+    fn signed_model_bundles_load_only_with_the_right_key() {
+        let key = BundleSigner::from_bytes(&[1; 32]);
+        let signed = key.sign(&bundle_bytes("q8")).unwrap();
+        let b = Bundle::parse_trusted(&signed, Some(&key.public_key())).unwrap();
+        assert!(ServingModel::from_bundle(&b, Compute::Dequantized).is_ok());
+        let other = BundleSigner::from_bytes(&[2; 32]).public_key();
+        assert_eq!(
+            Bundle::parse_trusted(&signed, Some(&other))
+                .unwrap_err()
+                .code(),
+            "untrusted_signer"
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn a_changed_model_bundle_is_never_accepted(at in any::<prop::sample::Index>(), mask in 1u8..=255, cut in any::<prop::sample::Index>()) {
+                let good = bundle_bytes("q8");
+                let mut bytes = good.clone();
+                let i = at.index(bytes.len());
+                bytes[i] ^= mask;
+                prop_assert!(load(&bytes, Compute::Dequantized).is_err());
+                let cut = cut.index(good.len());
+                prop_assert!(load(&good[..cut], Compute::Dequantized).is_err());
+            }
+
+            /// Past the checksum (re-assembled after the change), the loader may accept a
+            /// changed weight value, but it never panics.
+            #[test]
+            fn the_model_loader_never_panics_on_changed_sections(section in 0usize..5, at in any::<prop::sample::Index>(), mask in 1u8..=255, cut in proptest::option::of(any::<prop::sample::Index>())) {
+                let good = bundle_bytes("q8");
+                let names = ["weights", "item_vectors", "item_scales", "item_ids", "popularity_order"];
+                let changed = rebuilt(&good, |_| {}, |name, data| {
+                    if name == names[section] && !data.is_empty() {
+                        let i = at.index(data.len());
+                        data[i] ^= mask;
+                        if let Some(cut) = &cut {
+                            data.truncate(cut.index(data.len()));
+                        }
+                    }
+                });
+                let _ = load(&changed, Compute::Dequantized);
+            }
+        }
+    }
+}
