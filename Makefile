@@ -41,7 +41,7 @@ lint: ## rustfmt and clippy, warnings are errors
 rust-test: ## native unit and integration tests
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js
 
-node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle ## JS API in Node, native/wasm parity, the worker in workerd
+node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle build/signed/model.bundle ## JS API in Node, native/wasm parity, the worker in workerd
 	node --test tests/
 
 $(TRAIN): $(RUST_SOURCES)
@@ -64,6 +64,13 @@ build/native-events-top20.jsonl: $(BUNDLE) $(TRAIN)
 # A bundle with a catalog (category, price) for the filter tests: REES46 events through its mapping.
 build/rees46.bundle: $(TRAIN) data/rees46/2019-Oct_sample.csv mappings/rees46.toml
 	$(TRAIN) covisit --mapping mappings/rees46.toml --input data/rees46/2019-Oct_sample.csv --name rees46 --out $@
+
+# The demo bundle signed with a fresh test key, plus a second key that did not sign it.
+build/signed/model.bundle: $(BUNDLE) $(TRAIN)
+	rm -rf build/signed && mkdir -p build/signed
+	$(TRAIN) -q keygen --out build/signed/test
+	$(TRAIN) -q keygen --out build/signed/other
+	$(TRAIN) sign --bundle $(BUNDLE) --key build/signed/test.key --out $@
 
 js: build/pkg/node/edgerec_js.js build/pkg/web/edgerec_js.js build/pkg/bundler/edgerec_js.js ## the JS API (wasm-pack): build/pkg/{node,web,bundler}, used by the npm package in web/
 

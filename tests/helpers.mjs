@@ -17,6 +17,9 @@ for (const p of [bundlePath, nativeAnswersPath, path.join(root, "build/pkg/node/
 
 export const { Engine, Session } = createRequire(import.meta.url)(path.join(root, "build/pkg/node/edgerec_js.js"));
 export const bundleBytes = () => new Uint8Array(readFileSync(bundlePath));
+/** The demo bundle signed by `build/signed/test.key`, and the two test public keys. */
+export const signedBundleBytes = () => new Uint8Array(readFileSync(path.join(root, "build/signed/model.bundle")));
+export const testPublicKey = (name) => readFileSync(path.join(root, `build/signed/${name}.pub`), "utf8").trim();
 export const catalogBundleBytes = () => new Uint8Array(readFileSync(catalogBundlePath));
 
 const jsonLines = (file) => readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line));
@@ -43,9 +46,13 @@ export const f32 = (x) => Math.fround(x);
  * Starts the worker in workerd (`wrangler dev`) on 127.0.0.1:`port` and waits until it answers.
  * Returns its base URL and a `stop()` that ends the whole process group.
  */
-export async function startWorker(port) {
+/**
+ * Starts `wrangler dev` (workerd) on `port`; ready once /v1/health answers (200, or any status
+ * with `anyStatus`, for workers that are meant to refuse their model). `args`: extra flags.
+ */
+export async function startWorker(port, { args = [], anyStatus = false } = {}) {
   const base = `http://127.0.0.1:${port}`;
-  const wrangler = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn"], {
+  const wrangler = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn", ...args], {
     cwd: root,
     detached: true, // its own process group, so the whole tree stops with it
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
@@ -60,7 +67,8 @@ export async function startWorker(port) {
   while (Date.now() < deadline) {
     if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
     try {
-      if ((await fetch(`${base}/v1/health`)).ok) return { base, stop };
+      const res = await fetch(`${base}/v1/health`);
+      if (res.ok || anyStatus) return { base, stop };
     } catch {
       // not listening yet
     }

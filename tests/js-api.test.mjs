@@ -1,7 +1,7 @@
 // The JS API (wasm-bindgen build of edgerec-js) in Node: answers, errors, and parity with native.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine, bundleBytes, nativeAnswers, nativeEventsAnswers, f32 } from "./helpers.mjs";
+import { Engine, bundleBytes, nativeAnswers, nativeEventsAnswers, f32, signedBundleBytes, testPublicKey } from "./helpers.mjs";
 
 const engine = new Engine(bundleBytes());
 
@@ -104,6 +104,36 @@ const loadError = (bytes) => {
   }
   assert.fail("a bad bundle was accepted");
 };
+
+test("signed bundles: with a public key only its signature loads; answers are unchanged", () => {
+  const signed = signedBundleBytes();
+  const key = testPublicKey("test");
+  const other = testPublicKey("other");
+  const trusted = new Engine(signed, { publicKey: key });
+  assert.equal(trusted.signer, key);
+  assert.equal(new Engine(signed).signer, key);
+  assert.equal(new Engine(bundleBytes()).signer, undefined);
+  const request = { history: ["21115", "28626"], k: 10 };
+  assert.deepEqual(trusted.recommend(request), new Engine(bundleBytes()).recommend(request));
+  const loadWith = (bytes, options) => {
+    try {
+      new Engine(bytes, options);
+    } catch (e) {
+      assert.equal(e.name, "EdgerecError");
+      return e.code;
+    }
+    assert.fail("a bundle was accepted");
+  };
+  assert.equal(loadWith(bundleBytes(), { publicKey: key }), "unsigned_bundle");
+  assert.equal(loadWith(signed, { publicKey: other }), "untrusted_signer");
+  const forged = signed.slice();
+  forged[forged.length - 1] ^= 0x01;
+  assert.equal(loadWith(forged, { publicKey: key }), "bad_signature");
+  assert.equal(loadWith(forged), "bad_signature");
+  assert.equal(loadWith(signed.slice(0, signed.length - 104)), "truncated");
+  assert.equal(loadWith(signed, { publicKey: "abc" }), "invalid_key");
+  assert.equal(loadWith(signed, { publickey: key }), "invalid_options");
+});
 
 test("bad bundles are refused, each with its own error", () => {
   const good = bundleBytes();

@@ -1,7 +1,7 @@
 // The worker running in workerd (through `wrangler dev`), over real HTTP on 127.0.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { nativeAnswers, f32, startWorker } from "./helpers.mjs";
+import { nativeAnswers, f32, startWorker, testPublicKey } from "./helpers.mjs";
 
 const port = Number(process.env.EDGEREC_TEST_PORT ?? 8797);
 let base;
@@ -100,4 +100,24 @@ test("the demo page and the browser engine are served", async () => {
   const wasm = await fetch(`${base}/pkg/edgerec_js_bg.wasm`);
   assert.equal(wasm.status, 200);
   assert.equal(new Uint8Array(await wasm.arrayBuffer())[0], 0x00);
+});
+
+test("a worker configured with a public key refuses the unsigned bundle, naming why", async () => {
+  // A second workerd with EDGEREC_PUBLIC_KEY set; the served bundle is the unsigned demo bundle.
+  const keyed = await startWorker(port + 1, {
+    args: ["--var", `EDGEREC_PUBLIC_KEY:${testPublicKey("test")}`],
+    anyStatus: true,
+  });
+  try {
+    const health = await fetch(`${keyed.base}/v1/health`);
+    assert.equal(health.status, 503);
+    const { error } = await health.json();
+    assert.equal(error.code, "unsigned_bundle");
+    assert.match(error.message, new RegExp(testPublicKey("test")));
+    const res = await fetch(`${keyed.base}/v1/recommend`, { method: "POST", body: '{"history": ["21115"]}' });
+    assert.equal(res.status, 503);
+    assert.equal((await res.json()).error.code, "unsigned_bundle");
+  } finally {
+    keyed.stop();
+  }
 });

@@ -81,10 +81,14 @@ enum Command {
     /// Read a data file through a mapping, deduplicate, sessionise, split by time, label, build
     /// user profiles; print and save the reject report and a summary.
     Prepare(edgerec_trainer::prepare::cli::PrepareArgs),
-    /// Verify a bundle and print its manifest.
+    /// Verify a bundle (checksums, signature, every section the model needs) and print its
+    /// manifest and signer.
     Inspect {
         #[arg(long)]
         bundle: PathBuf,
+        /// Require a signature by this public key (a `keygen` `.pub` file or 64 hex digits).
+        #[arg(long)]
+        public_key: Option<String>,
     },
     /// Evaluate ranking baselines (popularity, co-visitation, SKNN, V-SKNN) with a data set's
     /// standard protocol; kNN settings tuned on validation; 95% bootstrap intervals.
@@ -92,6 +96,25 @@ enum Command {
     /// Train the transformer conversion model (SASRec-style, candle) on a ranking data set:
     /// validation each epoch, early stopping, safetensors checkpoints, resume; test metrics.
     Train(edgerec_trainer::seqrec::cli::TrainArgs),
+    /// Quantize a trained transformer run by one or more policies (f32, q8, q4, ... or a policy
+    /// file) into bundles, load each back as the edge does and compare sizes and test quality.
+    Quantize(edgerec_trainer::seqrec::quantize::QuantizeArgs),
+    /// Make an Ed25519 key pair for signing bundles: `<out>.key` (secret) and `<out>.pub`.
+    Keygen {
+        /// Path prefix of the two files.
+        #[arg(long, default_value = "keys/edgerec")]
+        out: PathBuf,
+    },
+    /// Sign an existing (unsigned) bundle with a secret key from `keygen`.
+    Sign {
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// Output file (default: overwrite --bundle).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Text to conversion (Women's E-Commerce Clothing Reviews): review text -> recommended and
     /// rating, split by item; TF-IDF + linear model, frozen MiniLM + linear model, fine-tuned MiniLM.
     Text(edgerec_trainer::text::cli::TextArgs),
@@ -227,9 +250,72 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Purchase(args) => edgerec_trainer::conversion::cli::purchase(args),
         Command::Prepare(args) => args.run(),
-        Command::Inspect { bundle } => {
-            let engine = load_engine(&bundle)?;
-            println!("{}", serde_json::to_string_pretty(engine.manifest())?);
+        Command::Inspect { bundle, public_key } => {
+            let bytes =
+                fs::read(&bundle).with_context(|| format!("cannot read {}", bundle.display()))?;
+            let trusted = public_key
+                .map(|k| {
+                    let text = fs::read_to_string(&k).unwrap_or(k);
+                    edgerec::TrustedKey::from_hex(&text)
+                })
+                .transpose()?;
+            let parsed = edgerec::Bundle::parse_trusted(&bytes, trusted.as_ref())
+                .with_context(|| format!("{} is not a usable bundle", bundle.display()))?;
+            // Load the model too: the manifest must match the sections and weights.
+            match parsed.manifest.model_kind.as_str() {
+                edgerec::model::SASREC_KIND => {
+                    edgerec::model::ServingModel::from_bundle(&parsed, Default::default())
+                        .map(drop)?
+                }
+                _ => Engine::from_bundle(&bytes).map(drop)?,
+            }
+            println!("{}", serde_json::to_string_pretty(&parsed.manifest)?);
+            match &parsed.signer {
+                Some(key) => println!("signed by {key}"),
+                None => println!("unsigned"),
+            }
+            Ok(())
+        }
+        Command::Quantize(args) => edgerec_trainer::seqrec::quantize::run_quantize(args).map(drop),
+        Command::Keygen { out } => {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            let signer = edgerec::BundleSigner::from_bytes(&secret);
+            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            let key_path = out.with_extension("key");
+            let pub_path = out.with_extension("pub");
+            if key_path.exists() {
+                anyhow::bail!("{} exists; refusing to overwrite a key", key_path.display());
+            }
+            write_file(&key_path, format!("{hex}\n"))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(&key_path, fs::Permissions::from_mode(0o600))?;
+            }
+            write_file(&pub_path, format!("{}\n", signer.public_key().to_hex()))?;
+            println!("secret key: {} (keep it private)", key_path.display());
+            println!(
+                "public key: {} = {}",
+                pub_path.display(),
+                signer.public_key().to_hex()
+            );
+            Ok(())
+        }
+        Command::Sign { bundle, key, out } => {
+            let bytes =
+                fs::read(&bundle).with_context(|| format!("cannot read {}", bundle.display()))?;
+            let text = fs::read_to_string(&key)
+                .with_context(|| format!("cannot read {}", key.display()))?;
+            let signer = edgerec::BundleSigner::from_hex(&text)?;
+            let signed = signer.sign(&bytes)?;
+            let out = out.unwrap_or(bundle);
+            write_file(&out, &signed)?;
+            println!(
+                "wrote {} signed by {}",
+                out.display(),
+                signer.public_key().to_hex()
+            );
             Ok(())
         }
         Command::Baselines(args) => edgerec_trainer::ranking::cli::run_baselines(args).map(drop),

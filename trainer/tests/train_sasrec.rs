@@ -59,7 +59,7 @@ fn scores(trained: &edgerec::model::SasRec, bench: &Benchmark) -> Vec<f32> {
     let cases = &bench.test.cases[..20];
     let ranks = edgerec_trainer::seqrec::rank_cases(
         trained,
-        &ItemFeatures::none(),
+        &trained.item_table(&ItemFeatures::none()).unwrap(),
         cases,
         50,
         true,

@@ -15,6 +15,7 @@ use crate::session::Session;
 #[derive(Debug, Clone)]
 pub struct Engine {
     manifest: Manifest,
+    signer: Option<String>,
     model: CovisitModel,
     index_of: HashMap<String, u32>,
     popularity_places: Vec<u32>,
@@ -67,7 +68,9 @@ impl Engine {
     ) -> Result<Self, BundleError> {
         let bundle = Bundle::parse_trusted(bytes, trusted)?;
         let model = CovisitModel::from_bundle(&bundle)?;
-        Ok(Self::from_parts(bundle.manifest, model))
+        let mut engine = Self::from_parts(bundle.manifest, model);
+        engine.signer = bundle.signer;
+        Ok(engine)
     }
 
     /// Wraps an in-memory model, e.g. one the trainer has just built.
@@ -80,6 +83,7 @@ impl Engine {
             .collect();
         Engine {
             manifest,
+            signer: None,
             popularity_places: model.popularity_places(),
             model,
             index_of,
@@ -88,6 +92,11 @@ impl Engine {
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// Hex public key of the bundle's signer (the signature was verified), if it was signed.
+    pub fn signer(&self) -> Option<&str> {
+        self.signer.as_deref()
     }
 
     pub fn model(&self) -> &CovisitModel {

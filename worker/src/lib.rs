@@ -63,7 +63,16 @@ async fn engine(env: &Env) -> std::result::Result<&'static Engine, Result<Respon
             )
         }
     };
-    match Engine::from_bundle(&bytes) {
+    // With `EDGEREC_PUBLIC_KEY` set (wrangler.toml [vars] or `--var`), only bundles signed by
+    // that key are served.
+    let trusted = match env.var("EDGEREC_PUBLIC_KEY") {
+        Ok(key) => match edgerec::TrustedKey::from_hex(&key.to_string()) {
+            Ok(key) => Some(key),
+            Err(e) => return unavailable(e.code(), format!("EDGEREC_PUBLIC_KEY: {e}")),
+        },
+        Err(_) => None,
+    };
+    match Engine::from_bundle_trusted(&bytes, trusted.as_ref()) {
         // A concurrent request may have loaded it first; either copy is the same model.
         Ok(engine) => Ok(ENGINE.get_or_init(|| engine)),
         Err(e) => unavailable(e.code(), format!("the model bundle was refused: {e}")),

@@ -136,7 +136,7 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     let curve_max_k = 50;
     let ranks = rank_cases(
         &trained.model,
-        &ItemFeatures::none(),
+        &trained.model.item_table(&ItemFeatures::none())?,
         &cases,
         curve_max_k,
         bench.include_seen,

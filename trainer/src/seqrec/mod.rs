@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod optim;
+pub mod quantize;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -288,15 +289,15 @@ pub fn mean_loss(model: &SasRec, features: &ItemFeatures, sequences: &[Vec<u32>]
 
 /// The rank of each case's target among the model's top `max_k` (the history's items left out
 /// unless `include_seen`), scored in batches.
+/// `table` is [`SasRec::item_table`] in training, the bundle's (dequantized) table at the edge.
 pub fn rank_cases(
     model: &SasRec,
-    features: &ItemFeatures,
+    table: &Tensor,
     cases: &[Case],
     max_k: usize,
     include_seen: bool,
     what: &str,
 ) -> Result<Vec<Rank>> {
-    let table = model.item_table(features)?;
     let bar = crate::progress::bar(cases.len() as u64, what);
     let mut ranks = Vec::with_capacity(cases.len());
     for chunk in cases.chunks(512) {
@@ -315,9 +316,9 @@ pub fn rank_cases(
             })
             .collect();
         let seq = SeqBatch::from_rows(&rows, model.config().max_len, model.device())?;
-        let hidden = model.encode(&seq, &table, None)?;
+        let hidden = model.encode(&seq, table, None)?;
         let states = model.states_at(&hidden, &seq.last_positions())?;
-        let scores = model.next_item_logits(&states, &table)?.to_vec2::<f32>()?;
+        let scores = model.next_item_logits(&states, table)?.to_vec2::<f32>()?;
         ranks.extend(crate::stats::parallel_map(chunk.len(), |i| {
             let case = &chunk[i];
             let exclude: &[u32] = if include_seen { &[] } else { &case.history };
@@ -573,7 +574,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         let max_k = 20;
         let ranks = rank_cases(
             &model,
-            &features,
+            &model.item_table(&features)?,
             &validation,
             max_k,
             include_seen,

@@ -132,7 +132,7 @@ export interface Manifest {
   created_at: string;
   training_data: unknown;
   payload_sha256: string;
-  sections: { name: string; offset: number; length: number }[];
+  sections: { name: string; offset: number; length: number; encoding?: string }[];
 }
 
 /** Stable error codes. */
@@ -140,7 +140,19 @@ export type EdgerecErrorCode =
   | "invalid_json" | "invalid_request" | "invalid_field" | "unknown_field" | "unknown_value"
   | "unsupported_filter" | "body_too_large"
   | "bad_magic" | "unsupported_version" | "truncated" | "trailing_data" | "checksum_mismatch"
-  | "payload_checksum_mismatch" | "invalid_manifest" | "invalid_section" | "unsupported_model";
+  | "payload_checksum_mismatch" | "invalid_manifest" | "invalid_section" | "unsupported_model"
+  | "invalid_header" | "unsigned_bundle" | "bad_signature" | "untrusted_signer" | "invalid_key"
+  | "manifest_mismatch" | "out_of_range" | "invalid_options";
+
+/** Options of `new Engine(bytes, options)`. */
+export interface EngineOptions {
+  /**
+   * Hex Ed25519 public key (64 digits, the `.pub` file of `edgerec-train keygen`): only bundles
+   * signed by it load; unsigned ones throw `unsigned_bundle`, others `untrusted_signer` or
+   * `bad_signature`.
+   */
+  publicKey?: string;
+}
 
 /**
  * Errors thrown by the engine are `Error`s (name "EdgerecError") with a stable `code` and, where a
@@ -196,6 +208,12 @@ fn object_json(value: &JsValue, example: &'static str) -> Result<String, JsValue
         })
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EngineOptions {
+    public_key: Option<String>,
+}
+
 const REQUEST_EXAMPLE: &str = "{\"history\": [\"123\"], \"k\": 20}";
 
 fn to_js<T: Serialize>(value: &T) -> JsValue {
@@ -213,12 +231,41 @@ pub struct Engine {
 #[wasm_bindgen]
 impl Engine {
     /// Verifies and loads a bundle from its bytes. Throws `EdgerecError` (`bad_magic`,
-    /// `unsupported_version`, `truncated`, `checksum_mismatch`, ...) if it is not a valid bundle.
+    /// `unsupported_version`, `truncated`, `checksum_mismatch`, ...) if it is not a valid bundle,
+    /// and, with `options.publicKey`, if it is not signed by that key.
     #[wasm_bindgen(constructor)]
-    pub fn new(bundle: &[u8]) -> Result<Engine, JsValue> {
-        edgerec::Engine::from_bundle(bundle)
+    pub fn new(
+        bundle: &[u8],
+        #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] options: JsValue,
+    ) -> Result<Engine, JsValue> {
+        let options: EngineOptions = if options.is_undefined() || options.is_null() {
+            EngineOptions::default()
+        } else {
+            // Through JSON text, so unknown keys are refused (serde-wasm-bindgen skips them).
+            let text = object_json(&options, "{\"publicKey\": \"<64 hex digits>\"}")?;
+            serde_json::from_str(&text).map_err(|e| {
+                js_error(
+                    "invalid_options",
+                    None,
+                    &format!("invalid Engine options: {e}; expected {{publicKey?: string}}"),
+                )
+            })?
+        };
+        let bundle_error = |e: edgerec::BundleError| js_error(e.code(), None, &e.to_string());
+        let trusted = options
+            .public_key
+            .map(|k| edgerec::TrustedKey::from_hex(&k))
+            .transpose()
+            .map_err(bundle_error)?;
+        edgerec::Engine::from_bundle_trusted(bundle, trusted.as_ref())
             .map(|inner| Engine { inner })
-            .map_err(|e| js_error(e.code(), None, &e.to_string()))
+            .map_err(bundle_error)
+    }
+
+    /// Hex public key of the bundle's signer, or `undefined` if it is unsigned.
+    #[wasm_bindgen(getter)]
+    pub fn signer(&self) -> Option<String> {
+        self.inner.signer().map(str::to_string)
     }
 
     /// Recommends items for a session. Throws `EdgerecError` naming the bad field.

@@ -1,0 +1,329 @@
+//! `edgerec-train quantize`: a trained transformer run -> one bundle per quantization policy,
+//! each loaded back through the edge's loader and scored on the same test split as the f32
+//! model; sizes of every part and the quality change, printed and recorded as JSON.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
+use clap::Args;
+use edgerec::model::serving::{export, ExportParts};
+use edgerec::model::{Compute, ItemFeatures, QuantPolicy, ServingModel, StoredTensor};
+use edgerec::{Bundle, BundleSigner};
+use serde::{Deserialize, Serialize};
+
+use super::{load_model, rank_cases, RunDir, TrainState};
+use crate::ranking::protocol::{Benchmark, DataSetKind};
+use crate::record;
+
+#[derive(Debug, Args)]
+pub struct QuantizeArgs {
+    /// Which data set the run was trained on (its test split scores every policy).
+    #[arg(long, value_enum)]
+    pub data_set: DataSetKind,
+    /// Data folder (default: the sample shipped in data/<data set>).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The training run folder (`edgerec-train train --out`); its best checkpoint is used.
+    #[arg(long, default_value = "runs/sasrec")]
+    pub run: PathBuf,
+    /// Built-in policies to compare (f32, f16, q8, q6, q5, q4), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "f32,q8,q4")]
+    pub policies: Vec<String>,
+    /// Extra policies from a TOML file (`[[policy]]` tables: name, default, rules, item_table).
+    #[arg(long)]
+    pub policy_file: Option<PathBuf>,
+    /// Folder for the bundles (`<data set>-sasrec-<policy>.bundle`).
+    #[arg(long, default_value = "build/bundles")]
+    pub out: PathBuf,
+    /// Sign every bundle with this Ed25519 secret key (`edgerec-train keygen`).
+    #[arg(long)]
+    pub sign_key: Option<PathBuf>,
+    /// How the loaded bundles compute: with dequantized weights or QMatMul.
+    #[arg(long, value_enum, default_value = "dequantized")]
+    pub compute: ComputeArg,
+    /// Score only this many test cases (sampled with the run's seed); default all.
+    #[arg(long)]
+    pub test_cases: Option<usize>,
+    /// Write the comparison as `<dir>/quantize/<data set>.json` (`-qmatmul` with
+    /// `--compute quantized`).
+    #[arg(long)]
+    pub results_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ComputeArg {
+    Dequantized,
+    Quantized,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    policy: Vec<QuantPolicy>,
+}
+
+/// One policy's outcome.
+#[derive(Debug, Serialize)]
+pub struct PolicyResult {
+    pub policy: QuantPolicy,
+    pub bundle: String,
+    pub bundle_bytes: u64,
+    /// Bytes by part: each section, plus `header+manifest+checksum` and `signature`.
+    pub parts: BTreeMap<String, u64>,
+    pub metrics: BTreeMap<String, f64>,
+    /// Relative change against the f32 reference, in percent, by metric.
+    pub change_percent: BTreeMap<String, f64>,
+    pub load_ms: f64,
+    pub tensors: Vec<StoredTensor>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuantizeReport {
+    pub data: crate::record::DataInfo,
+    pub protocol: String,
+    pub run: String,
+    pub compute: String,
+    /// The training model scored directly (no bundle), for reference.
+    pub trained_metrics: BTreeMap<String, f64>,
+    pub results: Vec<PolicyResult>,
+    pub created_at: String,
+    pub code_version: String,
+    pub command: String,
+}
+
+pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
+    let mut policies: Vec<QuantPolicy> = Vec::new();
+    for name in &args.policies {
+        policies.push(QuantPolicy::builtin(name).with_context(|| {
+            format!("unknown policy `{name}`; built-in: f32, f16, q8, q6, q5, q4")
+        })?);
+    }
+    if let Some(path) = &args.policy_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: PolicyFile = toml::from_str(&text)
+            .with_context(|| format!("{}: not a policy file", path.display()))?;
+        policies.extend(file.policy);
+    }
+    for p in &policies {
+        p.validate()
+            .map_err(|e| anyhow::anyhow!("policy `{}`: {e}", p.name))?;
+    }
+    if !policies.iter().any(|p| p.name == "f32") {
+        // Every change is measured against the f32 bundle.
+        policies.insert(0, QuantPolicy::builtin("f32").expect("built in"));
+    }
+    let signer = match &args.sign_key {
+        Some(path) => Some(
+            BundleSigner::from_hex(
+                &std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            )
+            .with_context(|| format!("{}: not a secret key", path.display()))?,
+        ),
+        None => None,
+    };
+
+    let run = RunDir(args.run.clone());
+    let state: TrainState =
+        serde_json::from_str(&std::fs::read_to_string(run.state()).with_context(|| {
+            format!(
+                "cannot read {}: is --run a training run?",
+                run.state().display()
+            )
+        })?)?;
+    let cfg = state.model.clone();
+    let dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("data").join(args.data_set.name()));
+    let bench = Benchmark::load(args.data_set, &dir)?;
+    if bench.items.len() != cfg.num_items {
+        bail!(
+            "the run was trained on {} items but {} has {}: wrong --data or --data-set?",
+            cfg.num_items,
+            dir.display(),
+            bench.items.len()
+        );
+    }
+    let (varmap, model) = load_model(&cfg, &run.best(), &Device::Cpu)?;
+    let table = model.item_table(&ItemFeatures::none())?;
+    let weights: BTreeMap<String, Tensor> = varmap
+        .data()
+        .lock()
+        .expect("var map lock")
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+        .collect();
+    let popularity_order = popularity_order(&bench.validation.train, cfg.num_items);
+    let parts = ExportParts {
+        config: &cfg,
+        weights: &weights,
+        item_table: &table,
+        item_ids: &bench.items,
+        popularity_order: &popularity_order,
+    };
+
+    let cases = match args.test_cases {
+        Some(n) => crate::ranking::run::sample_cases(&bench.test.cases, n, state.config.train.seed),
+        None => bench.test.cases.clone(),
+    };
+    let c = bench.convention;
+    let cutoffs = [10, 20];
+    let score = |model: &edgerec::model::SasRec, table: &Tensor, what: &str| -> Result<_> {
+        let ranks = rank_cases(model, table, &cases, 20, bench.include_seen, what)?;
+        Ok(c.summarize(&ranks, &cutoffs))
+    };
+    let trained_metrics = score(&model, &table, "trained f32")?;
+    let compute = match args.compute {
+        ComputeArg::Dequantized => Compute::Dequantized,
+        ComputeArg::Quantized => Compute::Quantized,
+    };
+    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let mut results: Vec<PolicyResult> = Vec::new();
+    for policy in &policies {
+        let (mut writer, tensors) = export(&parts, policy, created_at.clone())?;
+        writer.training_data(serde_json::to_value(&bench.data)?);
+        for (name, value) in &state
+            .history
+            .last()
+            .map(|e| e.validation.clone())
+            .unwrap_or_default()
+        {
+            writer.metric(&format!("validation {name}"), *value);
+        }
+        let mut bytes = writer.finish();
+        if let Some(signer) = &signer {
+            bytes = signer.sign(&bytes)?;
+        }
+        let path = args
+            .out
+            .join(format!("{}-sasrec-{}.bundle", bench.data.name, policy.name));
+        crate::output::write_file(&path, &bytes)?;
+
+        let started = Instant::now();
+        let bundle = Bundle::parse(&bytes)?;
+        let served = ServingModel::from_bundle(&bundle, compute)?;
+        let load_ms = started.elapsed().as_secs_f64() * 1e3;
+        let mut parts_bytes: BTreeMap<String, u64> = bundle
+            .manifest
+            .sections
+            .iter()
+            .map(|s| (s.name.clone(), s.length))
+            .collect();
+        let sections: u64 = parts_bytes.values().sum();
+        let signature = if bundle.signer.is_some() {
+            edgerec::SIGNATURE_BLOCK_LEN as u64
+        } else {
+            0
+        };
+        parts_bytes.insert(
+            "header+manifest+checksum+padding".into(),
+            bytes.len() as u64 - sections - signature,
+        );
+        if signature > 0 {
+            parts_bytes.insert("signature".into(), signature);
+        }
+        let metrics = score(&served.model, &served.table, &policy.name)?;
+        let reference = results.first().map(|r| &r.metrics).unwrap_or(&metrics);
+        let change_percent = metrics
+            .iter()
+            .map(|(k, v)| (k.clone(), 100.0 * (v - reference[k]) / reference[k]))
+            .collect();
+        results.push(PolicyResult {
+            policy: policy.clone(),
+            bundle: path.display().to_string(),
+            bundle_bytes: bytes.len() as u64,
+            parts: parts_bytes,
+            metrics,
+            change_percent,
+            load_ms,
+            tensors,
+        });
+    }
+
+    let report = QuantizeReport {
+        data: bench.data.clone(),
+        protocol: format!(
+            "{}; {} of {} test cases",
+            bench.protocol,
+            cases.len(),
+            bench.test.cases.len()
+        ),
+        run: args.run.display().to_string(),
+        compute: format!("{compute:?}").to_lowercase(),
+        trained_metrics,
+        results,
+        created_at,
+        code_version: record::code_version(),
+        command: record::command_line(),
+    };
+    print_report(&report, &c.names(&[20]));
+    if let Some(dir) = &args.results_dir {
+        let path = dir
+            .join("quantize")
+            .join(format!("{}.json", report.data.name));
+        crate::output::write_file(&path, serde_json::to_string_pretty(&report)?)?;
+        tracing::info!("wrote {}", path.display());
+    }
+    Ok(report)
+}
+
+/// Item indices by training frequency, most frequent first (ties by index).
+fn popularity_order(train: &[Vec<u32>], num_items: usize) -> Vec<u32> {
+    let mut counts = vec![0u64; num_items];
+    for &i in train.iter().flatten() {
+        counts[i as usize] += 1;
+    }
+    let mut order: Vec<u32> = (0..num_items as u32).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(counts[i as usize]), i));
+    order
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn print_report(report: &QuantizeReport, names: &[String]) {
+    println!(
+        "{} transformer, {} ({} compute):",
+        report.data.name, report.protocol, report.compute
+    );
+    let metric_header: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n:>9} {:>7}", "change"))
+        .collect();
+    println!(
+        "  {:<8} {:>10} {:>10} {:>10} {}",
+        "policy",
+        "bundle",
+        "weights",
+        "items",
+        metric_header.join(" ")
+    );
+    for r in &report.results {
+        let items = r.parts.get("item_vectors").copied().unwrap_or(0)
+            + r.parts.get("item_scales").copied().unwrap_or(0);
+        let metrics: Vec<String> = names
+            .iter()
+            .map(|n| {
+                format!(
+                    "{:>9.4} {:>+6.2}%",
+                    r.metrics.get(n).copied().unwrap_or(f64::NAN),
+                    r.change_percent.get(n).copied().unwrap_or(f64::NAN)
+                )
+            })
+            .collect();
+        println!(
+            "  {:<8} {:>10} {:>10} {:>10} {}",
+            r.policy.name,
+            mib(r.bundle_bytes),
+            mib(r.parts.get("weights").copied().unwrap_or(0)),
+            mib(items),
+            metrics.join(" ")
+        );
+    }
+}
