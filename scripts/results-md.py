@@ -136,4 +136,31 @@ if bench.exists():
             "answer {first_answer_ms:.1f} ms = {total_ms:.1f} ms (native bundle load {native_load:.1f} ms). "
             "`.wasm` {raw:,} bytes raw, {gz:,} gzip.".format(**b["cold_start_ms"], native_load=b["native"]["load_ms"],
                                                             raw=b["wasm_size"]["raw_bytes"], gz=b["wasm_size"]["gzip_bytes"]), ""]
+# Quantization (results/quantize/*.json): each policy's bundle loaded back through the edge's loader
+# and scored on the same test split as the f32 bundle.
+QUANT_TARGETS = {"q8": 0.5, "q4": 2.0}  # most relative loss allowed, percent (issue 5)
+for q in sorted((root / "results" / "quantize").glob("*.json")):
+    r = json.loads(q.read_text())
+    if "results" not in r or "trained_metrics" not in r:
+        continue  # another report's format (e.g. the text encoder's), rendered below
+    names = [m for m in r["results"][0]["metrics"] if m.endswith("@20")]
+    mib = lambda b: f"{b / 2**20:.2f}"
+    out += [f"## Quantization: {r['data']['name']} transformer ({r['compute']} compute)", "",
+            f"{r['protocol']}. Run `{r['run']}`; trained model (f32, no bundle): "
+            + ", ".join(f"{m} {r['trained_metrics'][m]:.4f}" for m in names) + ". "
+            f"Command: `{r['command']}` ({r['created_at']}, {r['code_version']}).", "",
+            "| policy | bundle MiB | weights MiB | item table MiB | " + " | ".join(f"{m} | change" for m in names)
+            + " | within target |",
+            "|---|---:|---:|---:|" + "---:|---:|" * len(names) + "---|"]
+    for p in r["results"]:
+        parts = p["parts"]
+        items = parts.get("item_vectors", 0) + parts.get("item_scales", 0)
+        worst = min(p["change_percent"][m] for m in names)
+        limit = QUANT_TARGETS.get(p["policy"]["name"])
+        verdict = "" if limit is None else ("yes" if worst >= -limit else "NO") + f" (-{limit}%)"
+        cells = " | ".join(f"{p['metrics'][m]:.4f} | {p['change_percent'][m]:+.2f}%" for m in names)
+        out.append(f"| {p['policy']['name']} | {mib(p['bundle_bytes'])} | {mib(parts.get('weights', 0))} | "
+                   f"{mib(items)} | {cells} | {verdict} |")
+    out += ["", "Types chosen per tensor are in the JSON (`results[].tensors`).", ""]
+
 sys.stdout.write("\n".join(out))
