@@ -36,7 +36,7 @@ lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --exclude edgerec-worker --exclude edgerec-js --all-targets -- -D warnings
 	$(CARGO) clippy -p edgerec -p edgerec-js -p edgerec-worker --target $(WASM_TARGET) -- -D warnings
-	$(CARGO) clippy -p edgerec --features model --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p edgerec -p edgerec-js --features edgerec-js/model --target $(WASM_TARGET) -- -D warnings
 
 rust-test: ## native unit and integration tests
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js
@@ -94,8 +94,9 @@ site: $(BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## s
 	cp web/worker-client.js web/engine-worker.js build/site/edgerec/
 	cp build/pkg/web/edgerec_js.js build/pkg/web/edgerec_js_bg.wasm build/site/edgerec/pkg/web/
 
-bench: $(TRAIN) js ## recommend latency native vs wasm, cold start, .wasm size (needs ../shared/data): results/bench/recommend.json
+bench: $(TRAIN) js ## recommend latency native vs wasm, cold start, .wasm size; the transformer's two compute paths (needs ../shared/data and runs/diginetica): results/bench/
 	scripts/bench-recommend.sh
+	scripts/bench-model.sh
 
 serve: ## serve what is built, without rebuilding
 	npx wrangler dev --ip 127.0.0.1 --port $(PORT)

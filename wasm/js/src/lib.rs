@@ -5,6 +5,9 @@ use edgerec::{Event, RecommendRequest, RequestError};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "model")]
+mod transformer;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** What the user did with an item. Co-visitation weighs a cart or purchase above a view. */
@@ -214,6 +217,29 @@ struct EngineOptions {
     public_key: Option<String>,
 }
 
+/// Constructor options (`undefined` or an object), through JSON text so unknown keys are
+/// refused (serde-wasm-bindgen would skip them).
+fn parse_options<T: Default + serde::de::DeserializeOwned>(
+    options: &JsValue,
+    example: &'static str,
+) -> Result<T, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(T::default());
+    }
+    let text = object_json(options, example)?;
+    serde_json::from_str(&text).map_err(|e| {
+        js_error(
+            "invalid_options",
+            None,
+            &format!("invalid options: {e}; expected {example}"),
+        )
+    })
+}
+
+fn bundle_error(e: edgerec::BundleError) -> JsValue {
+    js_error(e.code(), None, &e.to_string())
+}
+
 const REQUEST_EXAMPLE: &str = "{\"history\": [\"123\"], \"k\": 20}";
 
 fn to_js<T: Serialize>(value: &T) -> JsValue {
@@ -238,20 +264,8 @@ impl Engine {
         bundle: &[u8],
         #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] options: JsValue,
     ) -> Result<Engine, JsValue> {
-        let options: EngineOptions = if options.is_undefined() || options.is_null() {
-            EngineOptions::default()
-        } else {
-            // Through JSON text, so unknown keys are refused (serde-wasm-bindgen skips them).
-            let text = object_json(&options, "{\"publicKey\": \"<64 hex digits>\"}")?;
-            serde_json::from_str(&text).map_err(|e| {
-                js_error(
-                    "invalid_options",
-                    None,
-                    &format!("invalid Engine options: {e}; expected {{publicKey?: string}}"),
-                )
-            })?
-        };
-        let bundle_error = |e: edgerec::BundleError| js_error(e.code(), None, &e.to_string());
+        let options: EngineOptions =
+            parse_options(&options, "{\"publicKey\": \"<64 hex digits>\"}")?;
         let trusted = options
             .public_key
             .map(|k| edgerec::TrustedKey::from_hex(&k))

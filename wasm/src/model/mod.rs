@@ -14,4 +14,4 @@ pub use sasrec::{
     gap_bucket, ConversionProbabilities, Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig,
     SeqBatch, NUM_EVENT_KINDS, NUM_GAP_BUCKETS,
 };
-pub use serving::{ServingModel, SASREC_KIND};
+pub use serving::{NextItems, ServingModel, SASREC_KIND};

@@ -463,14 +463,30 @@ impl SasRec {
         hidden.reshape((b * l, h))?.index_select(&index, 0)
     }
 
-    /// Next-item logits `[P, num_items]` for states `[P, hidden]`.
+    /// Next-item logits `[P, num_items]` for states `[P, hidden]`: training computes the item
+    /// side per step (it changes), serving once at load; both through the same two functions.
     pub fn next_item_logits(&self, states: &Tensor, table: &Tensor) -> Result<Tensor> {
-        if self.cfg.temperature > 0.0 {
-            let s = l2_normalize(states)?;
-            let e = l2_normalize(table)?;
-            s.matmul(&e.t()?)? / self.cfg.temperature as f64
+        self.next_item_logits_with(states, &self.scoring_table(table)?)
+    }
+
+    /// The item side of [`Self::next_item_logits`], computed once: `[hidden, num_items]`,
+    /// normalised (cosine head) and laid out for the matmul. Serving scores every request
+    /// against it instead of normalising the whole table per request.
+    pub fn scoring_table(&self, table: &Tensor) -> Result<Tensor> {
+        let e = if self.cfg.temperature > 0.0 {
+            l2_normalize(table)?
         } else {
-            states.matmul(&table.t()?)
+            table.clone()
+        };
+        e.t()?.contiguous()
+    }
+
+    /// [`Self::next_item_logits`] against a [`Self::scoring_table`].
+    pub fn next_item_logits_with(&self, states: &Tensor, scoring: &Tensor) -> Result<Tensor> {
+        if self.cfg.temperature > 0.0 {
+            l2_normalize(states)?.matmul(scoring)? / self.cfg.temperature as f64
+        } else {
+            states.matmul(scoring)
         }
     }
 

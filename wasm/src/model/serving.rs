@@ -152,6 +152,14 @@ fn expected_shapes(cfg: &SasRecConfig) -> candle_core::Result<BTreeMap<String, V
         .collect())
 }
 
+/// [`ServingModel::recommend`]'s answer: `(id, score)` best first, and the history ids the
+/// model does not know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextItems {
+    pub items: Vec<(String, f32)>,
+    pub ignored: Vec<String>,
+}
+
 /// A transformer loaded from a bundle, ready to score.
 pub struct ServingModel {
     pub model: SasRec,
@@ -161,6 +169,9 @@ pub struct ServingModel {
     pub popularity_order: Vec<u32>,
     pub policy: QuantPolicy,
     pub compute: Compute,
+    index_of: HashMap<String, u32>,
+    /// [`SasRec::scoring_table`] of `table`, made once at load.
+    scoring: Tensor,
 }
 
 impl ServingModel {
@@ -260,13 +271,23 @@ impl ServingModel {
             VarBuilder::from_backend(Box::new(GgufBackend { tensors }), DType::F32, Device::Cpu);
         let model = SasRec::for_serving(&cfg, vb, quantized.as_ref())
             .map_err(|e| mismatch(e.to_string()))?;
+        let index_of = item_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i as u32))
+            .collect();
+        let scoring = model
+            .scoring_table(&table)
+            .map_err(|e| mismatch(e.to_string()))?;
         Ok(ServingModel {
+            scoring,
             model,
             table,
             item_ids,
             popularity_order,
             policy: params.policy,
             compute,
+            index_of,
         })
     }
 }
@@ -341,11 +362,61 @@ fn read_item_table(
 }
 
 impl ServingModel {
+    pub fn item_index(&self, id: &str) -> Option<u32> {
+        self.index_of.get(id).copied()
+    }
+
+    /// The `k` best next items (ids and scores, best first, ties by item index) after a history
+    /// of item ids (oldest first; unknown ids are skipped and returned). An empty history gets
+    /// the most popular items with score 0.
+    pub fn recommend(&self, history: &[&str], k: usize) -> candle_core::Result<NextItems> {
+        let (known, unknown): (Vec<&str>, Vec<&str>) = history
+            .iter()
+            .partition(|id| self.index_of.contains_key(**id));
+        let unknown: Vec<String> = unknown.into_iter().map(str::to_string).collect();
+        if known.is_empty() {
+            let popular = self.popularity_order.iter().take(k);
+            let items = popular
+                .map(|&i| (self.item_ids[i as usize].clone(), 0.0))
+                .collect();
+            return Ok(NextItems {
+                items,
+                ignored: unknown,
+            });
+        }
+        let row: Vec<(u32, u32, u32)> = known
+            .iter()
+            .map(|id| (self.index_of[*id], super::EventKind::Click as u32, 0))
+            .collect();
+        let batch = super::SeqBatch::from_rows(&[row], self.model.config().max_len, &Device::Cpu)?;
+        let scores: Vec<f32> = self.next_item_scores(&batch)?.squeeze(0)?.to_vec1()?;
+        let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+        let k = k.min(order.len());
+        let by_score = |a: &u32, b: &u32| {
+            scores[*b as usize]
+                .total_cmp(&scores[*a as usize])
+                .then(a.cmp(b))
+        };
+        if k > 0 {
+            order.select_nth_unstable_by(k - 1, by_score);
+        }
+        order.truncate(k);
+        order.sort_by(by_score);
+        let items = order
+            .into_iter()
+            .map(|i| (self.item_ids[i as usize].clone(), scores[i as usize]))
+            .collect();
+        Ok(NextItems {
+            items,
+            ignored: unknown,
+        })
+    }
+
     /// Next-item scores `[P, items]` for the last position of each row of `batch`.
     pub fn next_item_scores(&self, batch: &super::SeqBatch) -> candle_core::Result<Tensor> {
         let hidden = self.model.encode(batch, &self.table, None)?;
         let states = self.model.states_at(&hidden, &batch.last_positions())?;
-        self.model.next_item_logits(&states, &self.table)
+        self.model.next_item_logits_with(&states, &self.scoring)
     }
 }
 
@@ -419,7 +490,7 @@ mod tests {
             ],
             vec![(11, EventKind::View as u32, 0)],
             (0..10)
-                .map(|i| (i * 3, EventKind::Click as u32, 2))
+                .map(|i| (i * 3, EventKind::Click as u32, 0))
                 .collect(),
         ];
         SeqBatch::from_rows(&rows, 8, &Device::Cpu).unwrap()
@@ -456,6 +527,30 @@ mod tests {
         assert_eq!(scores(&served), reference);
         assert_eq!(served.item_ids[5], "item5");
         assert_eq!(served.popularity_order[0], 39);
+        // `recommend` answers the same as the scores: the third row's history is 0, 3, ..., 27
+        // (the last 8 of 0..30 step 3 are kept by the batch, as by `recommend`).
+        let history: Vec<String> = (0..10).map(|i| format!("item{}", i * 3)).collect();
+        let refs: Vec<&str> = history.iter().map(String::as_str).collect();
+        let (top, unknown) = served
+            .recommend(&[&refs[..], &["nope"]].concat(), 5)
+            .unwrap();
+        assert_eq!(unknown, vec!["nope".to_string()]);
+        let row = &reference[2];
+        let mut best: Vec<usize> = (0..row.len()).collect();
+        best.sort_by(|a, b| row[*b].total_cmp(&row[*a]).then(a.cmp(b)));
+        let expected: Vec<(String, f32)> = best[..5]
+            .iter()
+            .map(|&i| (format!("item{i}"), row[i]))
+            .collect();
+        // Same items; scores equal up to the rounding of a 1-row vs a 3-row batch.
+        let ids = |v: &[(String, f32)]| v.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&top), ids(&expected));
+        assert!(top
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| (a.1 - b.1).abs() < 1e-5));
+        let popular = served.recommend(&[], 3).unwrap().items;
+        assert_eq!(popular[0].0, "item39");
     }
 
     #[test]

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The quantized transformer's two compute paths (weights dequantized to f32 at load, or QMatMul on
+# the quantized blocks), natively and as wasm in Node, on real DIGINETICA test prefixes: load time,
+# p50/p99 per request (k = 20, one request at a time, full catalog scored), memory, .wasm size.
+# Prints a table and writes results/bench/model.json. A benchmark, not a test.
+# Needs ../shared/data/diginetica and a trained run (runs/diginetica, `edgerec-train train`).
+#   scripts/bench-model.sh         (or: make bench)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${SHARED:-../shared/data}
+RUN=${RUN:-runs/diginetica}
+EVERY=${EVERY:-120} # every 120th test line: about 500 prefixes spread over the test week
+POLICIES=${POLICIES:-q8,q4}
+
+mkdir -p build/bundles results/bench
+IFS=, read -ra policies <<< "$POLICIES"
+for p in "${policies[@]}"; do
+  if [ ! -f "build/bundles/diginetica-sasrec-$p.bundle" ]; then
+    target/debug/edgerec-train quantize --data-set diginetica --data "$SHARED/diginetica" --run "$RUN" \
+      --policies "$POLICIES" --test-cases 1000 --out build/bundles
+    break
+  fi
+done
+awk -v every="$EVERY" 'NR % every == 1' "$SHARED/diginetica/test_sessions.tsv" > build/bench-model-prefixes.tsv
+cargo build --quiet -p edgerec --features model --example bench_model
+wasm-pack --quiet build wasm/js --release --mode no-install --target nodejs \
+  --out-dir ../../build/pkg-model/node --out-name edgerec_js -- --features model
+natives=()
+for p in "${policies[@]}"; do
+  target/debug/examples/bench_model "build/bundles/diginetica-sasrec-$p.bundle" build/bench-model-prefixes.tsv 20 \
+    > "build/bench-model-native-$p.json"
+  natives+=("$p=build/bench-model-native-$p.json")
+done
+node scripts/bench-model.mjs build/bench-model-prefixes.tsv results/bench/model.json "${natives[@]}"
