@@ -25,6 +25,9 @@ awk -v every="$EVERY" 'NR % every == 1' "$SHARED/diginetica/test_sessions.tsv" >
 cargo build --quiet -p edgerec --features model --example bench_model
 wasm-pack --quiet build wasm/js --release --mode no-install --target nodejs \
   --out-dir ../../build/pkg-model/node --out-name edgerec_js -- --features model
+# One thread natively, as in a wasm isolate: candle's rayon pool only adds contention for one
+# request at a time (and spins on a shared 2-core machine).
+export RAYON_NUM_THREADS=1
 natives=()
 for p in "${policies[@]}"; do
   target/debug/examples/bench_model "build/bundles/diginetica-sasrec-$p.bundle" build/bench-model-prefixes.tsv 20 \

@@ -136,6 +136,23 @@ if bench.exists():
             "answer {first_answer_ms:.1f} ms = {total_ms:.1f} ms (native bundle load {native_load:.1f} ms). "
             "`.wasm` {raw:,} bytes raw, {gz:,} gzip.".format(**b["cold_start_ms"], native_load=b["native"]["load_ms"],
                                                             raw=b["wasm_size"]["raw_bytes"], gz=b["wasm_size"]["gzip_bytes"]), ""]
+model_bench = root / "results" / "bench" / "model.json"
+if model_bench.exists():
+    b = json.loads(model_bench.read_text())
+    out += ["## Benchmark: the transformer's compute paths (native and wasm)", "",
+            f"{b['benchmark']}; {b['results'][0]['wasm']['requests']} real test prefixes; machine: "
+            f"{b['machine']['cpus']} cores ({b['machine']['note']}); Node {b['node']}. Command: `{b['command']}`. "
+            "`dequantized`: weights turned into f32 once at load; `quantized`: QMatMul on the quantized blocks. "
+            "Native runs one thread (as an isolate does).", "",
+            "| bundle | compute | native p50 µs | native p99 µs | wasm p50 µs | wasm p99 µs | wasm/native p50 | load ms native / wasm | Node RSS MiB |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in b["results"]:
+        n, w = r["native"], r["wasm"]
+        out.append(f"| {r['policy']} ({r['bundle_bytes'] / 2**20:.2f} MiB) | {r['compute']} | {n['p50_us']:.0f} | {n['p99_us']:.0f} | "
+                   f"{w['p50_us']:.0f} | {w['p99_us']:.0f} | {r['ratio_wasm_over_native_p50']:.2f} | "
+                   f"{n['load_ms']:.0f} / {w['load_ms']:.0f} | {w['rss_mib']:.0f} |")
+    out += ["", f"`.wasm` with the model: {b['wasm_size']['raw_bytes']:,} bytes raw, {b['wasm_size']['gzip_bytes']:,} gzip.", ""]
+
 # Quantization (results/quantize/*.json): each policy's bundle loaded back through the edge's loader
 # and scored on the same test split as the f32 bundle.
 QUANT_TARGETS = {"q8": 0.5, "q4": 2.0}  # most relative loss allowed, percent (issue 5)
