@@ -1,0 +1,90 @@
+//! `edgerec-train quantize` on a model trained on the real DIGINETICA sample: each policy's bundle
+//! is signed, loads back through the edge's loader with the public key, and scores the test
+//! cases; the f32 bundle exactly as the trained model, the quantized ones close to it.
+
+use std::path::Path;
+
+use candle_core::Device;
+use edgerec::{Bundle, BundleSigner};
+use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
+use edgerec_trainer::seqrec::quantize::{run_quantize, ComputeArg, QuantizeArgs};
+use edgerec_trainer::seqrec::{train, RunOptions, TrainConfig, TrainData};
+
+#[test]
+fn quantized_signed_bundles_load_back_and_score_like_the_trained_model() {
+    let tmp = std::env::temp_dir().join(format!("edgerec-quantize-{}", std::process::id()));
+    let bench = Benchmark::load(DataSetKind::Diginetica, Path::new("../data/diginetica")).unwrap();
+    let mut config = TrainConfig::default();
+    // Rows of 32: the smallest width every 32-block type (Q8_0, Q4_0, ...) quantizes.
+    config.model.hidden = 32;
+    config.model.layers = 1;
+    config.model.heads = 2;
+    config.model.max_len = 10;
+    config.model.ffn = 64;
+    config.train.epochs = 1;
+    config.train.batch_size = 64;
+    config.train.lr = 5e-3;
+    config.train.warmup_steps = 4;
+    config.train.max_steps_per_epoch = 20;
+    config.train.validation_cases = 200;
+    config.train.negatives = 512;
+    let data = TrainData {
+        num_items: bench.items.len(),
+        train: &bench.validation.train,
+        validation: &bench.validation.cases,
+        convention: bench.convention,
+        include_seen: bench.include_seen,
+    };
+    let run_dir = tmp.join("run");
+    let options = RunOptions {
+        dir: run_dir.clone(),
+        resume: false,
+        stop_after_epochs: None,
+        device: Device::Cpu,
+    };
+    train(&config, &data, &options).unwrap();
+
+    let signer = BundleSigner::from_bytes(&[42; 32]);
+    let key_path = tmp.join("test.key");
+    std::fs::write(&key_path, "2a".repeat(32)).unwrap();
+    let report = run_quantize(QuantizeArgs {
+        data_set: DataSetKind::Diginetica,
+        data: Some("../data/diginetica".into()),
+        run: run_dir,
+        policies: vec!["f32".into(), "q8".into(), "q4".into()],
+        policy_file: None,
+        out: tmp.join("bundles"),
+        sign_key: Some(key_path),
+        compute: ComputeArg::Dequantized,
+        test_cases: Some(400),
+        results_dir: Some(tmp.join("results")),
+    })
+    .unwrap();
+
+    let by_name = |n: &str| report.results.iter().find(|r| r.policy.name == n).unwrap();
+    let (f32, q8, q4) = (by_name("f32"), by_name("q8"), by_name("q4"));
+    // One forward pass for training and serving: the f32 bundle scores exactly as trained.
+    assert_eq!(f32.metrics, report.trained_metrics);
+    assert!(q8.bundle_bytes < f32.bundle_bytes / 3, "{} vs {}", q8.bundle_bytes, f32.bundle_bytes);
+    assert!(q4.parts["weights"] < q8.parts["weights"]);
+    for r in [q8, q4] {
+        for (metric, change) in &r.change_percent {
+            assert!(change.abs() < 10.0, "{} {metric} changed {change}%", r.policy.name);
+        }
+    }
+    let block_types: Vec<&str> = q8
+        .tensors
+        .iter()
+        .filter(|t| t.name.starts_with("blocks.0.") && t.shape.len() == 2)
+        .map(|t| t.dtype.as_str())
+        .collect();
+    assert_eq!(block_types, ["q8_0"; 4]);
+    // Signed with the key, and only that key's public half accepts them.
+    let bytes = std::fs::read(&q8.bundle).unwrap();
+    let parsed = Bundle::parse_trusted(&bytes, Some(&signer.public_key())).unwrap();
+    assert_eq!(parsed.manifest.model_kind, "sasrec");
+    let other = BundleSigner::from_bytes(&[7; 32]).public_key();
+    assert!(Bundle::parse_trusted(&bytes, Some(&other)).is_err());
+    assert!(tmp.join("results/quantize/diginetica.json").exists());
+    std::fs::remove_dir_all(&tmp).ok();
+}
