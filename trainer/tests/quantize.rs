@@ -65,11 +65,20 @@ fn quantized_signed_bundles_load_back_and_score_like_the_trained_model() {
     let (f32, q8, q4) = (by_name("f32"), by_name("q8"), by_name("q4"));
     // One forward pass for training and serving: the f32 bundle scores exactly as trained.
     assert_eq!(f32.metrics, report.trained_metrics);
-    assert!(q8.bundle_bytes < f32.bundle_bytes / 3, "{} vs {}", q8.bundle_bytes, f32.bundle_bytes);
+    assert!(
+        q8.bundle_bytes < f32.bundle_bytes / 3,
+        "{} vs {}",
+        q8.bundle_bytes,
+        f32.bundle_bytes
+    );
     assert!(q4.parts["weights"] < q8.parts["weights"]);
     for r in [q8, q4] {
         for (metric, change) in &r.change_percent {
-            assert!(change.abs() < 10.0, "{} {metric} changed {change}%", r.policy.name);
+            assert!(
+                change.abs() < 10.0,
+                "{} {metric} changed {change}%",
+                r.policy.name
+            );
         }
     }
     let block_types: Vec<&str> = q8
