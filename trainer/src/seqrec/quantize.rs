@@ -263,9 +263,13 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
     };
     print_report(&report, &c.names(&[20]));
     if let Some(dir) = &args.results_dir {
+        let suffix = match compute {
+            Compute::Dequantized => "",
+            Compute::Quantized => "-qmatmul",
+        };
         let path = dir
             .join("quantize")
-            .join(format!("{}.json", report.data.name));
+            .join(format!("{}{suffix}.json", report.data.name));
         crate::output::write_file(&path, serde_json::to_string_pretty(&report)?)?;
         tracing::info!("wrote {}", path.display());
     }
