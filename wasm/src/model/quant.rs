@@ -196,6 +196,20 @@ pub fn quantize_to_gguf(
 
 /// Reads every tensor of a GGUF image (kept quantized).
 pub fn read_gguf(bytes: &[u8]) -> Result<BTreeMap<String, QTensor>> {
+    // candle's reader trusts the metadata (it divides by `general.alignment`, which may be 0).
+    // The exporter writes none, so any is refused before candle reads the image.
+    if bytes.len() >= 24 && bytes[..4] == *b"GGUF" {
+        let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        let entries = match word(4) {
+            1 => u64::from(word(12)),
+            _ => u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")),
+        };
+        if entries != 0 {
+            candle_core::bail!(
+                "the image carries {entries} metadata entries; edgerec weights have none"
+            );
+        }
+    }
     let mut reader = Cursor::new(bytes);
     let content = gguf_file::Content::read(&mut reader)?;
     // candle multiplies the dimensions unchecked: bound every tensor by the image first.
@@ -213,6 +227,14 @@ pub fn read_gguf(bytes: &[u8]) -> Result<BTreeMap<String, QTensor>> {
                     bytes.len()
                 ))
             })?;
+        // An empty tensor has no data, and candle would view the (dangling) pointer of its empty
+        // buffer as blocks of the tensor's type, which need not be aligned: undefined behaviour.
+        if elems == 0 {
+            candle_core::bail!(
+                "tensor `{name}` has shape {:?}, which holds no elements",
+                info.shape.dims()
+            );
+        }
         if !elems.is_multiple_of(info.ggml_dtype.block_size()) {
             candle_core::bail!("tensor `{name}` is not a whole number of its type's blocks");
         }
@@ -275,5 +297,37 @@ impl Int8Rows {
 
     pub fn value_bytes(&self) -> Vec<u8> {
         self.values.iter().map(|&v| v as u8).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GGUF v3 image holding one f32 tensor named `t` of the given dimensions (no data).
+    fn image(dims: &[u64]) -> Vec<u8> {
+        let mut out = b"GGUF".to_vec();
+        out.extend_from_slice(&3u32.to_le_bytes());
+        out.extend_from_slice(&1u64.to_le_bytes()); // tensors
+        out.extend_from_slice(&0u64.to_le_bytes()); // metadata entries
+        out.extend_from_slice(&1u64.to_le_bytes());
+        out.push(b't');
+        out.extend_from_slice(&(dims.len() as u32).to_le_bytes());
+        for d in dims {
+            out.extend_from_slice(&d.to_le_bytes());
+        }
+        out.extend_from_slice(&0u32.to_le_bytes()); // f32
+        out.extend_from_slice(&0u64.to_le_bytes()); // offset
+        out.resize(out.len().next_multiple_of(32), 0);
+        out
+    }
+
+    /// Found by `cargo fuzz run model_bundle`: a tensor with a zero dimension reached candle,
+    /// which views the empty buffer's dangling pointer as f32 blocks (a failed alignment check,
+    /// an abort, in debug builds).
+    #[test]
+    fn an_empty_tensor_is_refused_before_candle_reads_it() {
+        let err = read_gguf(&image(&[4, 0])).unwrap_err().to_string();
+        assert!(err.contains("holds no elements"), "{err}");
     }
 }

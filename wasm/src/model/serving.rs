@@ -19,7 +19,7 @@ use std::sync::Arc;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
 use super::linear::{Compute, QuantizedWeights};
@@ -137,19 +137,55 @@ impl SimpleBackend for GgufBackend {
     }
 }
 
-/// The tensors (names and shapes) a serving model of `cfg` reads.
+/// Records the shapes a model asks its `VarBuilder` for without allocating them: every request
+/// gets a zero-stride view of a single zero.
+struct ShapeRecorder(Arc<std::sync::Mutex<BTreeMap<String, Vec<usize>>>>);
+
+impl SimpleBackend for ShapeRecorder {
+    fn get(
+        &self,
+        shape: Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let dims = shape.dims().to_vec();
+        if dims
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_none()
+        {
+            candle_core::bail!("tensor `{name}` would have shape {dims:?}, too large to address");
+        }
+        self.0
+            .lock()
+            .expect("shape recorder lock")
+            .insert(name.to_string(), dims);
+        Tensor::zeros((), dtype, dev)?.broadcast_as(shape)
+    }
+
+    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
+        candle_core::bail!("tensor `{name}` requested without a shape")
+    }
+
+    fn contains_tensor(&self, _: &str) -> bool {
+        false
+    }
+}
+
+/// The tensors (names and shapes) a serving model of `cfg` reads. Allocates no weights, so a
+/// configuration with huge dimensions costs nothing before it is compared with the weights.
 fn expected_shapes(cfg: &SasRecConfig) -> candle_core::Result<BTreeMap<String, Vec<usize>>> {
-    let varmap = VarMap::new();
+    let shapes = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let recorder = Box::new(ShapeRecorder(shapes.clone()));
     SasRec::for_serving(
         cfg,
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        VarBuilder::from_backend(recorder, DType::F32, Device::Cpu),
         None,
     )?;
-    let data = varmap.data().lock().expect("var map lock");
-    Ok(data
-        .iter()
-        .map(|(name, var)| (name.clone(), var.dims().to_vec()))
-        .collect())
+    let shapes = std::mem::take(&mut *shapes.lock().expect("shape recorder lock"));
+    Ok(shapes)
 }
 
 /// [`ServingModel::recommend`]'s answer: `(id, score)` best first, and the history ids the
@@ -159,6 +195,10 @@ pub struct NextItems {
     pub items: Vec<(String, f32)>,
     pub ignored: Vec<String>,
 }
+
+/// The largest dimension (width, layer count, vocabulary) a bundle's configuration may declare:
+/// far above any model the edge serves, low enough that shape arithmetic cannot overflow.
+pub const MAX_CONFIG_DIMENSION: usize = 1 << 24;
 
 /// A transformer loaded from a bundle, ready to score.
 pub struct ServingModel {
@@ -189,6 +229,23 @@ impl ServingModel {
         let cfg = params.config;
         cfg.validate()
             .map_err(|e| BundleError::InvalidManifest(format!("model_params.config: {e}")))?;
+        for (field, value) in [
+            ("hidden", cfg.hidden),
+            ("layers", cfg.layers),
+            ("heads", cfg.heads),
+            ("max_len", cfg.max_len),
+            ("ffn", cfg.ffn),
+            ("text_dim", cfg.text_dim),
+            ("num_attributes", cfg.num_attributes),
+            ("attributes_per_item", cfg.attributes_per_item),
+            ("conversion_hidden", cfg.conversion_hidden),
+        ] {
+            if value > MAX_CONFIG_DIMENSION {
+                return Err(BundleError::InvalidManifest(format!(
+                    "model_params.config.{field} is {value}; the limit is {MAX_CONFIG_DIMENSION}"
+                )));
+            }
+        }
         if !(cfg.temperature.is_finite() && cfg.temperature >= 0.0) {
             return Err(BundleError::InvalidManifest(format!(
                 "model_params.config.temperature must be finite and >= 0, got {}",
@@ -216,6 +273,15 @@ impl ServingModel {
                 name: "weights".into(),
                 problem: format!("not a readable GGUF image: {e}"),
             })?;
+        // Each layer has tensors of its own: more layers than tensors cannot match, and would
+        // only make the shape walk below long.
+        if cfg.layers > tensors.len() {
+            return Err(mismatch(format!(
+                "model_params.config.layers is {} but the weights hold only {} tensors",
+                cfg.layers,
+                tensors.len()
+            )));
+        }
         let expected = expected_shapes(&cfg).map_err(|e| mismatch(e.to_string()))?;
         for (name, shape) in &expected {
             match tensors.get(name) {
@@ -300,7 +366,11 @@ fn read_item_table(
     hidden: usize,
 ) -> Result<Tensor, BundleError> {
     let vectors = bundle.section("item_vectors")?;
-    let expected_values = n_items * hidden;
+    let expected_values = n_items.checked_mul(hidden).ok_or_else(|| {
+        BundleError::ManifestMismatch(format!(
+            "items x hidden = {n_items} x {hidden} is too large for an item table"
+        ))
+    })?;
     let data = if policy.item_table == "i8" {
         if vectors.len() != expected_values {
             return Err(BundleError::ManifestMismatch(format!(
@@ -425,6 +495,7 @@ mod tests {
     use super::*;
     use crate::model::{EventKind, ItemFeatures, SeqBatch};
     use crate::BundleSigner;
+    use candle_nn::VarMap;
 
     fn config() -> SasRecConfig {
         SasRecConfig {
@@ -531,10 +602,11 @@ mod tests {
         // (the last 8 of 0..30 step 3 are kept by the batch, as by `recommend`).
         let history: Vec<String> = (0..10).map(|i| format!("item{}", i * 3)).collect();
         let refs: Vec<&str> = history.iter().map(String::as_str).collect();
-        let (top, unknown) = served
+        let answer = served
             .recommend(&[&refs[..], &["nope"]].concat(), 5)
             .unwrap();
-        assert_eq!(unknown, vec!["nope".to_string()]);
+        assert_eq!(answer.ignored, vec!["nope".to_string()]);
+        let top = answer.items;
         let row = &reference[2];
         let mut best: Vec<usize> = (0..row.len()).collect();
         best.sort_by(|a, b| row[*b].total_cmp(&row[*a]).then(a.cmp(b)));
@@ -688,6 +760,65 @@ mod tests {
             }
         };
         refused(rebuilt(&good, |_| {}, cut_gguf), "invalid_section", "GGUF");
+    }
+
+    /// Found by `cargo fuzz run model_sections`: the loader built a full random model of the
+    /// manifest's configuration before comparing it with the weights, so a huge `ffn` or
+    /// `layers` made it allocate without bound (or loop for ages).
+    #[test]
+    fn huge_configurations_are_refused_without_allocating() {
+        let good = bundle_bytes("q8");
+        // Below the cap: 2^24 x 32 floats would be 2 GiB if the model were built first.
+        refused(
+            rebuilt(
+                &good,
+                |p| p["config"]["ffn"] = MAX_CONFIG_DIMENSION.into(),
+                |_, _| {},
+            ),
+            "manifest_mismatch",
+            "blocks.0.down.weight",
+        );
+        refused(
+            rebuilt(
+                &good,
+                |p| p["config"]["layers"] = (1 << 20).into(),
+                |_, _| {},
+            ),
+            "manifest_mismatch",
+            "layers",
+        );
+        for field in ["ffn", "hidden", "max_len", "text_dim", "conversion_hidden"] {
+            refused(
+                rebuilt(&good, |p| p["config"][field] = u64::MAX.into(), |_, _| {}),
+                "invalid_manifest",
+                field,
+            );
+        }
+    }
+
+    /// A GGUF image whose metadata sets `general.alignment` to 0 made candle's reader divide by
+    /// zero; the loader refuses GGUF metadata before candle reads it.
+    #[test]
+    fn gguf_metadata_is_refused_before_candle_reads_it() {
+        let good = bundle_bytes("q8");
+        let zero_alignment = |name: &str, data: &mut Vec<u8>| {
+            if name == "weights" {
+                // header: magic, version, tensor count (u64), metadata count (u64) = 1
+                let mut kv = Vec::new();
+                let key = b"general.alignment";
+                kv.extend_from_slice(&(key.len() as u64).to_le_bytes());
+                kv.extend_from_slice(key);
+                kv.extend_from_slice(&0u32.to_le_bytes()); // value type u8
+                kv.push(0);
+                data[16..24].copy_from_slice(&1u64.to_le_bytes());
+                data.splice(24..24, kv);
+            }
+        };
+        refused(
+            rebuilt(&good, |_| {}, zero_alignment),
+            "invalid_section",
+            "metadata",
+        );
     }
 
     #[test]
