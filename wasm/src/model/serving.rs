@@ -13,18 +13,15 @@
 //! The manifest's `model_params` hold `config` (a [`SasRecConfig`]) and `policy` (the
 //! [`QuantPolicy`] the weights were stored with); `counts` hold `items` and `tensors`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::{DType, Device, Shape, Tensor};
-use candle_nn::var_builder::SimpleBackend;
-use candle_nn::{VarBuilder, VarMap};
+use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::linear::{Compute, QuantizedWeights};
-use super::quant::{quantize_to_gguf, read_gguf, Int8Rows, QuantPolicy, StoredTensor};
+use super::linear::Compute;
+use super::quant::{quantize_to_gguf, Int8Rows, QuantPolicy, StoredTensor};
 use super::sasrec::{SasRec, SasRecConfig};
+use super::weights::{expected_shapes, CheckedWeights, WEIGHTS_SECTION};
 use crate::bundle::{
     f32_bytes, f32_section, item_ids_section, popularity_section, u32_bytes, Bundle, BundleWriter,
 };
@@ -78,7 +75,7 @@ pub fn export(
     let table: Vec<f32> = parts.item_table.flatten_all()?.to_vec1()?;
     w.count("items", n as u64)
         .count("tensors", stored.len() as u64)
-        .section("weights", "gguf", &gguf);
+        .section(WEIGHTS_SECTION, "gguf", &gguf);
     if policy.item_table == "i8" {
         let rows = Int8Rows::quantize(&table, hidden);
         w.section("item_vectors", "i8rows", &rows.value_bytes())
@@ -99,57 +96,9 @@ pub fn export(
     Ok((w, stored))
 }
 
-/// Serves GGUF tensors to a `VarBuilder`, dequantizing each on request and checking its shape
-/// (so a manifest that does not match the weights fails with the tensor's name).
-struct GgufBackend {
-    tensors: BTreeMap<String, Arc<QTensor>>,
-}
-
-impl SimpleBackend for GgufBackend {
-    fn get(
-        &self,
-        shape: Shape,
-        name: &str,
-        _: candle_nn::Init,
-        dtype: DType,
-        dev: &Device,
-    ) -> candle_core::Result<Tensor> {
-        let tensor = self.get_unchecked(name, dtype, dev)?;
-        if tensor.shape() != &shape {
-            candle_core::bail!(
-                "tensor `{name}` has shape {:?}, the configuration needs {:?}",
-                tensor.dims(),
-                shape.dims()
-            );
-        }
-        Ok(tensor)
-    }
-
-    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let q = self.tensors.get(name).ok_or_else(|| {
-            candle_core::Error::Msg(format!("tensor `{name}` is missing from the weights"))
-        })?;
-        q.dequantize(dev)?.to_dtype(dtype)
-    }
-
-    fn contains_tensor(&self, name: &str) -> bool {
-        self.tensors.contains_key(name)
-    }
-}
-
 /// The tensors (names and shapes) a serving model of `cfg` reads.
-fn expected_shapes(cfg: &SasRecConfig) -> candle_core::Result<BTreeMap<String, Vec<usize>>> {
-    let varmap = VarMap::new();
-    SasRec::for_serving(
-        cfg,
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        None,
-    )?;
-    let data = varmap.data().lock().expect("var map lock");
-    Ok(data
-        .iter()
-        .map(|(name, var)| (name.clone(), var.dims().to_vec()))
-        .collect())
+fn sasrec_shapes(cfg: &SasRecConfig) -> candle_core::Result<BTreeMap<String, Vec<usize>>> {
+    expected_shapes(|vb| SasRec::for_serving(cfg, vb, None).map(drop))
 }
 
 /// A transformer loaded from a bundle, ready to score.
@@ -199,67 +148,15 @@ impl ServingModel {
         let popularity_order = popularity_section(bundle, n_items)?;
         let table = read_item_table(bundle, &params.policy, cfg.num_items, cfg.hidden)?;
 
-        let mismatch = BundleError::ManifestMismatch;
-        let tensors =
-            read_gguf(bundle.section("weights")?).map_err(|e| BundleError::InvalidSection {
-                name: "weights".into(),
-                problem: format!("not a readable GGUF image: {e}"),
-            })?;
-        let expected = expected_shapes(&cfg).map_err(|e| mismatch(e.to_string()))?;
-        for (name, shape) in &expected {
-            match tensors.get(name) {
-                None => {
-                    return Err(mismatch(format!(
-                        "tensor `{name}` is missing from the weights"
-                    )))
-                }
-                Some(t) if t.shape().dims() != shape.as_slice() => {
-                    return Err(mismatch(format!(
-                        "tensor `{name}` has shape {:?}, the configuration needs {shape:?}",
-                        t.shape().dims()
-                    )))
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(extra) = tensors.keys().find(|n| !expected.contains_key(*n)) {
-            return Err(mismatch(format!(
-                "the weights hold tensor `{extra}`, which the configuration does not use"
-            )));
-        }
-        if tensors.len() as u64 != bundle.count("tensors")? {
-            return Err(mismatch(format!(
-                "counts.tensors is {} but the weights hold {}",
-                bundle.count("tensors")?,
-                tensors.len()
-            )));
-        }
-        for (name, q) in &tensors {
-            let values: Vec<f32> = q
-                .dequantize(&Device::Cpu)
-                .and_then(|t| t.flatten_all()?.to_vec1())
-                .map_err(|e| mismatch(format!("tensor `{name}`: {e}")))?;
-            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-                return Err(BundleError::OutOfRange {
-                    section: "weights".into(),
-                    problem: format!("tensor `{name}` holds {v}"),
-                });
-            }
-        }
-
-        let tensors: BTreeMap<String, Arc<QTensor>> =
-            tensors.into_iter().map(|(n, t)| (n, Arc::new(t))).collect();
-        let quantized: Option<QuantizedWeights> = (compute == Compute::Quantized).then(|| {
-            tensors
-                .iter()
-                .filter(|(_, t)| !matches!(t.dtype(), GgmlDType::F32 | GgmlDType::F16))
-                .map(|(n, t)| (n.clone(), t.clone()))
-                .collect::<HashMap<_, _>>()
-        });
-        let vb =
-            VarBuilder::from_backend(Box::new(GgufBackend { tensors }), DType::F32, Device::Cpu);
-        let model = SasRec::for_serving(&cfg, vb, quantized.as_ref())
-            .map_err(|e| mismatch(e.to_string()))?;
+        let expected =
+            sasrec_shapes(&cfg).map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
+        let weights = CheckedWeights::read(bundle, &expected)?;
+        let model = SasRec::for_serving(
+            &cfg,
+            weights.var_builder(),
+            weights.quantized(compute).as_ref(),
+        )
+        .map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
         Ok(ServingModel {
             model,
             table,
@@ -351,6 +248,11 @@ impl ServingModel {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use candle_core::DType;
+    use candle_nn::{VarBuilder, VarMap};
+
     use super::*;
     use crate::model::{EventKind, ItemFeatures, SeqBatch};
     use crate::BundleSigner;
