@@ -390,7 +390,9 @@ mod tests {
     #[test]
     fn quantized_bundles_stay_close_in_both_compute_paths() {
         let reference = reference();
-        for (policy, tolerance) in [("q8", 0.02), ("q4", 0.15)] {
+        // Q4 on this tiny random encoder (rows of 32, so Q4_0, weights of spread 0.3) moves
+        // single components by up to ~0.3; on MiniLM the mean cosine stays 0.96 (text-bundle).
+        for (policy, tolerance) in [("q8", 0.02), ("q4", 0.5)] {
             let bytes = bundle_bytes(policy);
             let dequantized = embeddings(&load(&bytes, Compute::Dequantized).unwrap());
             let quantized = embeddings(&load(&bytes, Compute::Quantized).unwrap());
