@@ -118,6 +118,10 @@ enum Command {
     /// Text to conversion (Women's E-Commerce Clothing Reviews): review text -> recommended and
     /// rating, split by item; TF-IDF + linear model, frozen MiniLM + linear model, fine-tuned MiniLM.
     Text(edgerec_trainer::text::cli::TextArgs),
+    /// Quantize the text encoder into `text-encoder` bundles: vocabulary trimmed to the review
+    /// texts, optional layer pruning, one bundle per policy; each loaded back and compared with
+    /// the f32 encoder on held-out reviews (sizes per part, embedding cosine, AUC).
+    TextBundle(edgerec_trainer::text::bundle::TextBundleArgs),
     /// Write a self-contained HTML report (tables, SVG plots) from run records.
     Report(edgerec_trainer::report::ReportArgs),
 }
@@ -267,6 +271,10 @@ fn run(command: Command) -> Result<()> {
                     edgerec::model::ServingModel::from_bundle(&parsed, Default::default())
                         .map(drop)?
                 }
+                edgerec::model::TEXT_ENCODER_KIND => {
+                    edgerec::model::TextEncoderModel::from_bundle(&parsed, Default::default())
+                        .map(drop)?
+                }
                 _ => Engine::from_bundle(&bytes).map(drop)?,
             }
             println!("{}", serde_json::to_string_pretty(&parsed.manifest)?);
@@ -321,6 +329,7 @@ fn run(command: Command) -> Result<()> {
         Command::Baselines(args) => edgerec_trainer::ranking::cli::run_baselines(args).map(drop),
         Command::Train(args) => edgerec_trainer::seqrec::cli::run_train(args).map(drop),
         Command::Text(args) => edgerec_trainer::text::cli::text(args),
+        Command::TextBundle(args) => edgerec_trainer::text::bundle::text_bundle(args),
         Command::Report(args) => {
             let runs = edgerec_trainer::report::write_report(&args)?;
             println!("wrote {} ({runs} runs)", args.out.display());

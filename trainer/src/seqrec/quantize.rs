@@ -3,7 +3,7 @@
 //! model; sizes of every part and the quality change, printed and recorded as JSON.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
@@ -59,6 +59,45 @@ pub enum ComputeArg {
     Quantized,
 }
 
+impl ComputeArg {
+    pub fn compute(self) -> Compute {
+        match self {
+            ComputeArg::Dequantized => Compute::Dequantized,
+            ComputeArg::Quantized => Compute::Quantized,
+        }
+    }
+}
+
+/// The built-in policies `names` (f32, f16, q8, q6, q5, q4), then those of a TOML policy file
+/// (`[[policy]]` tables), each validated; `f32` first, added if missing (every change is
+/// measured against it).
+pub fn read_policies(names: &[String], file: Option<&Path>) -> Result<Vec<QuantPolicy>> {
+    let mut policies: Vec<QuantPolicy> = Vec::new();
+    for name in names {
+        policies.push(QuantPolicy::builtin(name).with_context(|| {
+            format!("unknown policy `{name}`; built-in: f32, f16, q8, q6, q5, q4")
+        })?);
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: PolicyFile = toml::from_str(&text)
+            .with_context(|| format!("{}: not a policy file", path.display()))?;
+        policies.extend(file.policy);
+    }
+    for p in &policies {
+        p.validate()
+            .map_err(|e| anyhow::anyhow!("policy `{}`: {e}", p.name))?;
+    }
+    if let Some(at) = policies.iter().position(|p| p.name == "f32") {
+        let f32 = policies.remove(at);
+        policies.insert(0, f32);
+    } else {
+        policies.insert(0, QuantPolicy::builtin("f32").expect("built in"));
+    }
+    Ok(policies)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
@@ -95,27 +134,7 @@ pub struct QuantizeReport {
 }
 
 pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
-    let mut policies: Vec<QuantPolicy> = Vec::new();
-    for name in &args.policies {
-        policies.push(QuantPolicy::builtin(name).with_context(|| {
-            format!("unknown policy `{name}`; built-in: f32, f16, q8, q6, q5, q4")
-        })?);
-    }
-    if let Some(path) = &args.policy_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let file: PolicyFile = toml::from_str(&text)
-            .with_context(|| format!("{}: not a policy file", path.display()))?;
-        policies.extend(file.policy);
-    }
-    for p in &policies {
-        p.validate()
-            .map_err(|e| anyhow::anyhow!("policy `{}`: {e}", p.name))?;
-    }
-    if !policies.iter().any(|p| p.name == "f32") {
-        // Every change is measured against the f32 bundle.
-        policies.insert(0, QuantPolicy::builtin("f32").expect("built in"));
-    }
+    let policies = read_policies(&args.policies, args.policy_file.as_deref())?;
     let signer = match &args.sign_key {
         Some(path) => Some(
             BundleSigner::from_hex(
@@ -178,10 +197,7 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
         Ok(c.summarize(&ranks, &cutoffs))
     };
     let trained_metrics = score(&model, &table, "trained f32")?;
-    let compute = match args.compute {
-        ComputeArg::Dequantized => Compute::Dequantized,
-        ComputeArg::Quantized => Compute::Quantized,
-    };
+    let compute = args.compute.compute();
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let mut results: Vec<PolicyResult> = Vec::new();
     for policy in &policies {
@@ -287,7 +303,7 @@ fn popularity_order(train: &[Vec<u32>], num_items: usize) -> Vec<u32> {
     order
 }
 
-fn mib(bytes: u64) -> String {
+pub fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 

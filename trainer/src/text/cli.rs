@@ -134,7 +134,7 @@ fn labels_of(reviews: &[Review], idx: &[usize]) -> (Vec<bool>, Vec<usize>) {
 
 /// Fits the recommended and rating probes on `train` rows, choosing each L2 on validation
 /// (AUC, rating accuracy), and predicts the test rows.
-fn probe_run(
+pub(crate) fn probe_run(
     rows: &[SparseRow],
     dims: usize,
     reviews: &[Review],

@@ -35,8 +35,19 @@ pub fn read_config(dir: &Path) -> Result<BertConfig> {
 /// their longest text, not to a fixed length).
 pub fn load_tokenizer(dir: &Path, max_len: usize) -> Result<Tokenizer> {
     let path = dir.join(TOKENIZER_FILE);
-    let mut tokenizer = Tokenizer::from_file(&path)
+    let tokenizer = Tokenizer::from_file(&path)
         .map_err(|e| anyhow!("cannot read tokenizer {}: {e}", path.display()))?;
+    configure_tokenizer(tokenizer, max_len)
+}
+
+/// As [`load_tokenizer`], from `tokenizer.json` bytes (e.g. a bundle's `tokenizer` section).
+pub fn tokenizer_from_bytes(json: &[u8], max_len: usize) -> Result<Tokenizer> {
+    let tokenizer =
+        Tokenizer::from_bytes(json).map_err(|e| anyhow!("cannot read the tokenizer: {e}"))?;
+    configure_tokenizer(tokenizer, max_len)
+}
+
+fn configure_tokenizer(mut tokenizer: Tokenizer, max_len: usize) -> Result<Tokenizer> {
     tokenizer
         .with_truncation(Some(TruncationParams {
             max_length: max_len,

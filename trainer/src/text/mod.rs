@@ -4,6 +4,7 @@
 //! functions other models use: [`encode_texts`] (item text vectors) and [`score_texts`]
 //! (per-text p(recommended), a sentiment signal).
 
+pub mod bundle;
 pub mod cli;
 pub mod data;
 pub mod encoder;
@@ -12,6 +13,7 @@ pub mod metrics;
 #[cfg(test)]
 mod tests;
 pub mod tfidf;
+pub mod trim;
 
 pub use encoder::{encode_texts, score_texts, TextClassifier, TextEncoder, TextPrediction};
 pub use finetune::{FinetuneConfig, Finetuner, TrainLayers};

@@ -361,3 +361,183 @@ fn pooled_embeddings_match_candle_transformers_bert() {
         Path::new("."),
     );
 }
+
+/// Embeddings of `texts` by an encoder of `config` with `weights`, through `tokenizer_json`.
+fn embed_with(
+    config: &BertConfig,
+    weights: &BTreeMap<String, Tensor>,
+    tokenizer_json: &[u8],
+    texts: &[&str],
+) -> Vec<Vec<f32>> {
+    let tensors: std::collections::HashMap<String, Tensor> = weights
+        .iter()
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect();
+    let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+    let encoder = TextEncoder {
+        encoder: BertEncoder::load(vb, config).unwrap(),
+        tokenizer: tokenizer_from_bytes(tokenizer_json, 64).unwrap(),
+        device: Device::Cpu,
+    };
+    encoder.embed_texts(texts, 16).unwrap()
+}
+
+/// Trims `dir`'s tokenizer and weights to `texts` and checks the promise on every text: the
+/// trimmed tokenizer's ids are the old ids renumbered, and (for `embedded` of them) the
+/// embeddings are exactly the same. Returns the trimmed vocabulary.
+fn check_trimming(dir: &Path, texts: &[&str], embedded: usize) -> super::trim::TrimmedVocab {
+    use super::trim::{trim_vocabulary, WORD_EMBEDDINGS};
+    let json = std::fs::read(dir.join(TOKENIZER_FILE)).unwrap();
+    let trimmed = trim_vocabulary(&json, texts).unwrap();
+    assert!(trimmed.new_size() < trimmed.old_size());
+    let before = tokenizer_from_bytes(&json, 64).unwrap();
+    let after = tokenizer_from_bytes(&trimmed.tokenizer_json, 64).unwrap();
+    let old = tokenize(&before, texts).unwrap();
+    let new = tokenize(&after, texts).unwrap();
+    for ((o, n), text) in old.iter().zip(&new).zip(texts) {
+        assert_eq!(n, &trimmed.remap(o).unwrap(), "{text:?}");
+    }
+    // The trimmed tokenizer's vocabulary is the kept tokens, in their old order.
+    let vocab = edgerec::model::text_encoder::tokenizer_vocab_size(&trimmed.tokenizer_json);
+    assert_eq!(vocab, Ok(trimmed.new_size()));
+    assert!(trimmed.kept.windows(2).all(|w| w[0] < w[1]));
+
+    let config = read_config(dir).unwrap();
+    let weights: BTreeMap<String, Tensor> =
+        candle_core::safetensors::load(dir.join(WEIGHTS_FILE), &Device::Cpu)
+            .unwrap()
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("pooler."))
+            .collect();
+    let mut sliced = weights.clone();
+    sliced.insert(
+        WORD_EMBEDDINGS.into(),
+        trimmed.slice_embeddings(&weights[WORD_EMBEDDINGS]).unwrap(),
+    );
+    let small = BertConfig {
+        vocab_size: trimmed.new_size(),
+        ..config.clone()
+    };
+    let texts = &texts[..embedded.min(texts.len())];
+    assert_eq!(
+        embed_with(&small, &sliced, &trimmed.tokenizer_json, texts),
+        embed_with(&config, &weights, &json, texts)
+    );
+    trimmed
+}
+
+#[test]
+fn trimming_the_vocabulary_changes_no_encoded_text() {
+    let reviews = sample();
+    let dir = tiny_model_dir("trim", &reviews);
+    // The catalog: the first 200 reviews; the rest are texts the trimming never saw.
+    let texts: Vec<&str> = reviews.iter().map(|r| r.text.as_str()).collect();
+    let (catalog, unseen) = texts.split_at(200);
+    let trimmed = check_trimming(&dir, catalog, catalog.len());
+    // Unseen words still encode (the single characters are kept), never to a dropped id.
+    let after = tokenizer_from_bytes(&trimmed.tokenizer_json, 64).unwrap();
+    for ids in tokenize(&after, unseen).unwrap() {
+        assert!(ids.iter().all(|&id| (id as usize) < trimmed.new_size()));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn trimming_minilm_to_the_sample_shrinks_it_tenfold() {
+    let Some(dir) = minilm_dir() else { return };
+    let reviews = sample();
+    let texts: Vec<&str> = reviews.iter().map(|r| r.text.as_str()).collect();
+    // Every review's ids; the embeddings of a few (the full model on the CPU is slow).
+    let trimmed = check_trimming(&dir, &texts, 8);
+    assert_eq!(trimmed.old_size(), 30522);
+    assert!(
+        trimmed.new_size() * 5 < trimmed.old_size(),
+        "{} tokens left",
+        trimmed.new_size()
+    );
+    // [PAD], [UNK], [CLS], [SEP], [MASK] keep their order at the front.
+    assert_eq!(&trimmed.kept[..1], &[0]);
+    assert_eq!(
+        trimmed.remap(&[100, 101, 102, 103]).unwrap(),
+        vec![1, 2, 3, 4]
+    );
+}
+
+#[test]
+fn keep_layers_drops_the_top_layers_only() {
+    let config = BertConfig {
+        vocab_size: 20,
+        hidden_size: 8,
+        num_hidden_layers: 3,
+        num_attention_heads: 2,
+        intermediate_size: 16,
+        max_position_embeddings: 8,
+        ..BertConfig::minilm_l6()
+    };
+    let mut weights: BTreeMap<String, Tensor> = random_weights(&config, 0.1, 1)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let all = weights.len();
+    super::trim::keep_layers(&mut weights, 2);
+    assert!(weights.keys().all(|n| !n.starts_with("encoder.layer.2.")));
+    assert!(weights.contains_key("encoder.layer.1.output.dense.weight"));
+    assert!(weights.contains_key("embeddings.word_embeddings.weight"));
+    assert_eq!(all - weights.len(), 16);
+}
+
+#[test]
+fn the_text_bundle_command_measures_every_variant() {
+    use super::bundle::{run_text_bundle, TextBundleArgs};
+    let reviews = sample();
+    let dir = tiny_model_dir("text-bundle", &reviews);
+    let out = temp_dir("text-bundle-out");
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: TextBundleArgs,
+    }
+    let args = Cli::parse_from([
+        "test",
+        "--encoder",
+        dir.to_str().unwrap(),
+        "--texts",
+        repo_path(SAMPLE_PATH).to_str().unwrap(),
+        "--policies",
+        "f32,q8,q4",
+        "--layers",
+        "1",
+        "--bootstrap",
+        "10",
+        "--out",
+        out.join("bundles").to_str().unwrap(),
+        "--results-dir",
+        out.to_str().unwrap(),
+    ])
+    .args;
+    let report = run_text_bundle(&args).unwrap();
+    let names: Vec<&str> = report.results.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["f32", "q8", "q4", "q8-L1", "q4-L1"]);
+    assert!(report.vocab_after < report.vocab_before);
+    let f32 = &report.results[0];
+    // Trimmed, f32: the same embeddings, so the same linear model and AUC.
+    assert!((f32.mean_cosine - 1.0).abs() < 1e-6, "{}", f32.mean_cosine);
+    assert_eq!(f32.auc_change, 0.0);
+    assert!(f32.parts.total < report.untrimmed_f32_bytes);
+    for r in &report.results[1..] {
+        assert!(r.parts.total < f32.parts.total, "{}", r.name);
+        assert!(
+            r.mean_cosine < 1.0 && r.mean_cosine > 0.5,
+            "{}: {}",
+            r.name,
+            r.mean_cosine
+        );
+        let bytes = std::fs::read(&r.bundle).unwrap();
+        let parsed = edgerec::Bundle::parse(&bytes).unwrap();
+        assert_eq!(parsed.manifest.model_kind, "text-encoder");
+        assert_eq!(parsed.count("layers").unwrap(), r.layers as u64);
+    }
+    assert!(out.join("quantize/womens-reviews-text.json").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+}

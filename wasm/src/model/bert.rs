@@ -18,8 +18,10 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{Embedding, Linear, VarBuilder, VarMap};
+use candle_nn::{Embedding, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
+
+use super::linear::{linear, Linear, QuantizedWeights};
 
 /// The subset of a Hugging Face BERT `config.json` this encoder needs (unknown keys are ignored).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,7 +71,8 @@ impl BertConfig {
         serde_json::from_str(text)
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks what the encoder needs of the configuration (activation, heads dividing hidden).
+    pub fn check(&self) -> Result<()> {
         if self.hidden_act != "gelu" {
             candle_core::bail!(
                 "unsupported hidden_act `{}`: this encoder implements BERT's exact (erf) `gelu` only",
@@ -116,12 +119,6 @@ impl LayerNorm {
             .broadcast_mul(&self.weight)?
             .broadcast_add(&self.bias)
     }
-}
-
-fn linear(vb: VarBuilder, inputs: usize, outputs: usize) -> Result<Linear> {
-    let weight = vb.get((outputs, inputs), "weight")?;
-    let bias = vb.get(outputs, "bias")?;
-    Ok(Linear::new(weight, Some(bias)))
 }
 
 #[derive(Debug, Clone)]
@@ -177,22 +174,22 @@ struct Layer {
 }
 
 impl Layer {
-    fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+    fn load(vb: VarBuilder, c: &BertConfig, q: Option<&QuantizedWeights>) -> Result<Self> {
         let h = c.hidden_size;
         let attention = vb.pp("attention");
         let own = attention.pp("self");
         Ok(Self {
-            query: linear(own.pp("query"), h, h)?,
-            key: linear(own.pp("key"), h, h)?,
-            value: linear(own.pp("value"), h, h)?,
-            attention_out: linear(attention.pp("output").pp("dense"), h, h)?,
+            query: linear(h, h, own.pp("query"), q)?,
+            key: linear(h, h, own.pp("key"), q)?,
+            value: linear(h, h, own.pp("value"), q)?,
+            attention_out: linear(h, h, attention.pp("output").pp("dense"), q)?,
             attention_norm: LayerNorm::load(
                 attention.pp("output").pp("LayerNorm"),
                 h,
                 c.layer_norm_eps,
             )?,
-            intermediate: linear(vb.pp("intermediate").pp("dense"), h, c.intermediate_size)?,
-            output: linear(vb.pp("output").pp("dense"), c.intermediate_size, h)?,
+            intermediate: linear(h, c.intermediate_size, vb.pp("intermediate").pp("dense"), q)?,
+            output: linear(c.intermediate_size, h, vb.pp("output").pp("dense"), q)?,
             output_norm: LayerNorm::load(vb.pp("output").pp("LayerNorm"), h, c.layer_norm_eps)?,
             heads: c.num_attention_heads,
             head_size: h / c.num_attention_heads,
@@ -245,6 +242,17 @@ impl BertEncoder {
     /// Loads from a `VarBuilder` rooted at the model's tensors (names without a `bert.` prefix;
     /// one with it, as in `BertForSequenceClassification` files, is accepted too).
     pub fn load(vb: VarBuilder, config: &BertConfig) -> Result<Self> {
+        Self::load_quantized(vb, config, None)
+    }
+
+    /// As [`Self::load`], but every linear layer whose weight `quantized` holds (by its full name,
+    /// `encoder.layer.0.attention.self.query.weight`) multiplies with `QMatMul` on the quantized
+    /// blocks; the rest (embeddings, layer norms, biases, other weights) come from `vb`.
+    pub fn load_quantized(
+        vb: VarBuilder,
+        config: &BertConfig,
+        quantized: Option<&QuantizedWeights>,
+    ) -> Result<Self> {
         config.check()?;
         let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
             vb.pp("bert")
@@ -252,7 +260,7 @@ impl BertEncoder {
             vb
         };
         let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), config))
+            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), config, quantized))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             embeddings: Embeddings::load(vb.pp("embeddings"), config)?,

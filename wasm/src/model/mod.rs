@@ -6,6 +6,8 @@ pub mod linear;
 pub mod quant;
 pub mod sasrec;
 pub mod serving;
+pub mod text_encoder;
+pub mod weights;
 
 pub use bert::{BertConfig, BertEncoder};
 pub use linear::{Compute, Linear, QuantizedWeights};
@@ -15,3 +17,4 @@ pub use sasrec::{
     SeqBatch, NUM_EVENT_KINDS, NUM_GAP_BUCKETS,
 };
 pub use serving::{NextItems, ServingModel, SASREC_KIND};
+pub use text_encoder::{TextEncoderModel, TEXT_ENCODER_KIND};

@@ -14,17 +14,14 @@
 //! [`QuantPolicy`] the weights were stored with); `counts` hold `items` and `tensors`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
-use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::{DType, Device, Shape, Tensor};
-use candle_nn::var_builder::SimpleBackend;
-use candle_nn::VarBuilder;
+use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::linear::{Compute, QuantizedWeights};
-use super::quant::{quantize_to_gguf, read_gguf, Int8Rows, QuantPolicy, StoredTensor};
+use super::linear::Compute;
+use super::quant::{quantize_to_gguf, Int8Rows, QuantPolicy, StoredTensor};
 use super::sasrec::{SasRec, SasRecConfig};
+use super::weights::{expected_shapes, CheckedWeights, WEIGHTS_SECTION};
 use crate::bundle::{
     f32_bytes, f32_section, item_ids_section, popularity_section, u32_bytes, Bundle, BundleWriter,
 };
@@ -78,7 +75,7 @@ pub fn export(
     let table: Vec<f32> = parts.item_table.flatten_all()?.to_vec1()?;
     w.count("items", n as u64)
         .count("tensors", stored.len() as u64)
-        .section("weights", "gguf", &gguf);
+        .section(WEIGHTS_SECTION, "gguf", &gguf);
     if policy.item_table == "i8" {
         let rows = Int8Rows::quantize(&table, hidden);
         w.section("item_vectors", "i8rows", &rows.value_bytes())
@@ -99,93 +96,9 @@ pub fn export(
     Ok((w, stored))
 }
 
-/// Serves GGUF tensors to a `VarBuilder`, dequantizing each on request and checking its shape
-/// (so a manifest that does not match the weights fails with the tensor's name).
-struct GgufBackend {
-    tensors: BTreeMap<String, Arc<QTensor>>,
-}
-
-impl SimpleBackend for GgufBackend {
-    fn get(
-        &self,
-        shape: Shape,
-        name: &str,
-        _: candle_nn::Init,
-        dtype: DType,
-        dev: &Device,
-    ) -> candle_core::Result<Tensor> {
-        let tensor = self.get_unchecked(name, dtype, dev)?;
-        if tensor.shape() != &shape {
-            candle_core::bail!(
-                "tensor `{name}` has shape {:?}, the configuration needs {:?}",
-                tensor.dims(),
-                shape.dims()
-            );
-        }
-        Ok(tensor)
-    }
-
-    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let q = self.tensors.get(name).ok_or_else(|| {
-            candle_core::Error::Msg(format!("tensor `{name}` is missing from the weights"))
-        })?;
-        q.dequantize(dev)?.to_dtype(dtype)
-    }
-
-    fn contains_tensor(&self, name: &str) -> bool {
-        self.tensors.contains_key(name)
-    }
-}
-
-/// Records the shapes a model asks its `VarBuilder` for without allocating them: every request
-/// gets a zero-stride view of a single zero.
-struct ShapeRecorder(Arc<std::sync::Mutex<BTreeMap<String, Vec<usize>>>>);
-
-impl SimpleBackend for ShapeRecorder {
-    fn get(
-        &self,
-        shape: Shape,
-        name: &str,
-        _: candle_nn::Init,
-        dtype: DType,
-        dev: &Device,
-    ) -> candle_core::Result<Tensor> {
-        let dims = shape.dims().to_vec();
-        if dims
-            .iter()
-            .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .is_none()
-        {
-            candle_core::bail!("tensor `{name}` would have shape {dims:?}, too large to address");
-        }
-        self.0
-            .lock()
-            .expect("shape recorder lock")
-            .insert(name.to_string(), dims);
-        Tensor::zeros((), dtype, dev)?.broadcast_as(shape)
-    }
-
-    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
-        candle_core::bail!("tensor `{name}` requested without a shape")
-    }
-
-    fn contains_tensor(&self, _: &str) -> bool {
-        false
-    }
-}
-
-/// The tensors (names and shapes) a serving model of `cfg` reads. Allocates no weights, so a
-/// configuration with huge dimensions costs nothing before it is compared with the weights.
-fn expected_shapes(cfg: &SasRecConfig) -> candle_core::Result<BTreeMap<String, Vec<usize>>> {
-    let shapes = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
-    let recorder = Box::new(ShapeRecorder(shapes.clone()));
-    SasRec::for_serving(
-        cfg,
-        VarBuilder::from_backend(recorder, DType::F32, Device::Cpu),
-        None,
-    )?;
-    let shapes = std::mem::take(&mut *shapes.lock().expect("shape recorder lock"));
-    Ok(shapes)
+/// The tensors (names and shapes) a serving model of `cfg` reads.
+fn sasrec_shapes(cfg: &SasRecConfig) -> candle_core::Result<BTreeMap<String, Vec<usize>>> {
+    expected_shapes(|vb| SasRec::for_serving(cfg, vb, None).map(drop))
 }
 
 /// [`ServingModel::recommend`]'s answer: `(id, score)` best first, and the history ids the
@@ -267,76 +180,24 @@ impl ServingModel {
         let popularity_order = popularity_section(bundle, n_items)?;
         let table = read_item_table(bundle, &params.policy, cfg.num_items, cfg.hidden)?;
 
-        let mismatch = BundleError::ManifestMismatch;
-        let tensors =
-            read_gguf(bundle.section("weights")?).map_err(|e| BundleError::InvalidSection {
-                name: "weights".into(),
-                problem: format!("not a readable GGUF image: {e}"),
-            })?;
-        // Each layer has tensors of its own: more layers than tensors cannot match, and would
-        // only make the shape walk below long.
-        if cfg.layers > tensors.len() {
-            return Err(mismatch(format!(
-                "model_params.config.layers is {} but the weights hold only {} tensors",
-                cfg.layers,
-                tensors.len()
+        // Each layer has tensors of its own: more layers than the manifest counts tensors cannot
+        // match, and would only make the shape walk long.
+        let tensors = bundle.count("tensors")?;
+        if cfg.layers as u64 > tensors {
+            return Err(BundleError::ManifestMismatch(format!(
+                "model_params.config.layers is {} but the weights hold only {tensors} tensors",
+                cfg.layers
             )));
         }
-        let expected = expected_shapes(&cfg).map_err(|e| mismatch(e.to_string()))?;
-        for (name, shape) in &expected {
-            match tensors.get(name) {
-                None => {
-                    return Err(mismatch(format!(
-                        "tensor `{name}` is missing from the weights"
-                    )))
-                }
-                Some(t) if t.shape().dims() != shape.as_slice() => {
-                    return Err(mismatch(format!(
-                        "tensor `{name}` has shape {:?}, the configuration needs {shape:?}",
-                        t.shape().dims()
-                    )))
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(extra) = tensors.keys().find(|n| !expected.contains_key(*n)) {
-            return Err(mismatch(format!(
-                "the weights hold tensor `{extra}`, which the configuration does not use"
-            )));
-        }
-        if tensors.len() as u64 != bundle.count("tensors")? {
-            return Err(mismatch(format!(
-                "counts.tensors is {} but the weights hold {}",
-                bundle.count("tensors")?,
-                tensors.len()
-            )));
-        }
-        for (name, q) in &tensors {
-            let values: Vec<f32> = q
-                .dequantize(&Device::Cpu)
-                .and_then(|t| t.flatten_all()?.to_vec1())
-                .map_err(|e| mismatch(format!("tensor `{name}`: {e}")))?;
-            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-                return Err(BundleError::OutOfRange {
-                    section: "weights".into(),
-                    problem: format!("tensor `{name}` holds {v}"),
-                });
-            }
-        }
-
-        let tensors: BTreeMap<String, Arc<QTensor>> =
-            tensors.into_iter().map(|(n, t)| (n, Arc::new(t))).collect();
-        let quantized: Option<QuantizedWeights> = (compute == Compute::Quantized).then(|| {
-            tensors
-                .iter()
-                .filter(|(_, t)| !matches!(t.dtype(), GgmlDType::F32 | GgmlDType::F16))
-                .map(|(n, t)| (n.clone(), t.clone()))
-                .collect::<HashMap<_, _>>()
-        });
-        let vb =
-            VarBuilder::from_backend(Box::new(GgufBackend { tensors }), DType::F32, Device::Cpu);
-        let model = SasRec::for_serving(&cfg, vb, quantized.as_ref())
-            .map_err(|e| mismatch(e.to_string()))?;
+        let expected =
+            sasrec_shapes(&cfg).map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
+        let weights = CheckedWeights::read(bundle, &expected)?;
+        let model = SasRec::for_serving(
+            &cfg,
+            weights.var_builder(),
+            weights.quantized(compute).as_ref(),
+        )
+        .map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
         let index_of = item_ids
             .iter()
             .enumerate()
@@ -344,7 +205,7 @@ impl ServingModel {
             .collect();
         let scoring = model
             .scoring_table(&table)
-            .map_err(|e| mismatch(e.to_string()))?;
+            .map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
         Ok(ServingModel {
             scoring,
             model,
@@ -492,10 +353,12 @@ impl ServingModel {
 
 #[cfg(test)]
 mod tests {
+    use candle_core::DType;
+    use candle_nn::{VarBuilder, VarMap};
+
     use super::*;
     use crate::model::{EventKind, ItemFeatures, SeqBatch};
     use crate::BundleSigner;
-    use candle_nn::VarMap;
 
     fn config() -> SasRecConfig {
         SasRecConfig {

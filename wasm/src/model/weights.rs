@@ -1,0 +1,201 @@
+//! The `weights` section of a model bundle (a GGUF image, each tensor in its policy's type),
+//! read and checked once for every model kind: each tensor the configuration needs present
+//! with its shape, no other tensor, the recorded count, finite values. Then served to a
+//! `VarBuilder` (dequantized on request) and, for [`Compute::Quantized`], as quantized
+//! linear-layer weights.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::var_builder::SimpleBackend;
+use candle_nn::VarBuilder;
+
+use super::linear::{Compute, QuantizedWeights};
+use super::quant::read_gguf;
+use crate::bundle::Bundle;
+use crate::error::BundleError;
+
+/// The section that holds the weights.
+pub const WEIGHTS_SECTION: &str = "weights";
+
+/// Records the shapes a model asks its `VarBuilder` for without allocating them: every request
+/// gets a zero-stride view of a single zero.
+struct ShapeRecorder(Arc<std::sync::Mutex<BTreeMap<String, Vec<usize>>>>);
+
+impl SimpleBackend for ShapeRecorder {
+    fn get(
+        &self,
+        shape: Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let dims = shape.dims().to_vec();
+        if dims
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_none()
+        {
+            candle_core::bail!("tensor `{name}` would have shape {dims:?}, too large to address");
+        }
+        self.0
+            .lock()
+            .expect("shape recorder lock")
+            .insert(name.to_string(), dims);
+        Tensor::zeros((), dtype, dev)?.broadcast_as(shape)
+    }
+
+    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
+        candle_core::bail!("tensor `{name}` requested without a shape")
+    }
+
+    fn contains_tensor(&self, _: &str) -> bool {
+        false
+    }
+}
+
+/// The tensors (names and shapes) that `build` asks a `VarBuilder` for. Allocates no weights,
+/// so a configuration with huge dimensions costs nothing before it is compared with the weights.
+pub fn expected_shapes(
+    build: impl FnOnce(VarBuilder) -> candle_core::Result<()>,
+) -> candle_core::Result<BTreeMap<String, Vec<usize>>> {
+    let shapes = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let recorder = Box::new(ShapeRecorder(shapes.clone()));
+    build(VarBuilder::from_backend(recorder, DType::F32, Device::Cpu))?;
+    let shapes = std::mem::take(&mut *shapes.lock().expect("shape recorder lock"));
+    Ok(shapes)
+}
+
+/// A bundle's checked weights.
+pub struct CheckedWeights {
+    tensors: BTreeMap<String, Arc<QTensor>>,
+}
+
+impl CheckedWeights {
+    /// Reads the `weights` section and checks it against `expected` (from [`expected_shapes`])
+    /// and the manifest's `counts.tensors`.
+    pub fn read(
+        bundle: &Bundle<'_>,
+        expected: &BTreeMap<String, Vec<usize>>,
+    ) -> Result<Self, BundleError> {
+        let mismatch = BundleError::ManifestMismatch;
+        let tensors = read_gguf(bundle.section(WEIGHTS_SECTION)?).map_err(|e| {
+            BundleError::InvalidSection {
+                name: WEIGHTS_SECTION.into(),
+                problem: format!("not a readable GGUF image: {e}"),
+            }
+        })?;
+        for (name, shape) in expected {
+            match tensors.get(name) {
+                None => {
+                    return Err(mismatch(format!(
+                        "tensor `{name}` is missing from the weights"
+                    )))
+                }
+                Some(t) if t.shape().dims() != shape.as_slice() => {
+                    return Err(mismatch(format!(
+                        "tensor `{name}` has shape {:?}, the configuration needs {shape:?}",
+                        t.shape().dims()
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(extra) = tensors.keys().find(|n| !expected.contains_key(*n)) {
+            return Err(mismatch(format!(
+                "the weights hold tensor `{extra}`, which the configuration does not use"
+            )));
+        }
+        let counted = bundle.count("tensors")?;
+        if tensors.len() as u64 != counted {
+            return Err(mismatch(format!(
+                "counts.tensors is {counted} but the weights hold {}",
+                tensors.len()
+            )));
+        }
+        for (name, q) in &tensors {
+            let values: Vec<f32> = q
+                .dequantize(&Device::Cpu)
+                .and_then(|t| t.flatten_all()?.to_vec1())
+                .map_err(|e| mismatch(format!("tensor `{name}`: {e}")))?;
+            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                return Err(BundleError::OutOfRange {
+                    section: WEIGHTS_SECTION.into(),
+                    problem: format!("tensor `{name}` holds {v}"),
+                });
+            }
+        }
+        Ok(Self {
+            tensors: tensors.into_iter().map(|(n, t)| (n, Arc::new(t))).collect(),
+        })
+    }
+
+    /// A dequantized tensor by name (f32, on the CPU).
+    pub fn dequantized(&self, name: &str) -> candle_core::Result<Tensor> {
+        self.backend().get_unchecked(name, DType::F32, &Device::Cpu)
+    }
+
+    /// A `VarBuilder` serving every tensor as f32 (dequantized on request, shapes checked).
+    pub fn var_builder(&self) -> VarBuilder<'static> {
+        VarBuilder::from_backend(Box::new(self.backend()), DType::F32, Device::Cpu)
+    }
+
+    /// For [`Compute::Quantized`], the block-quantized tensors (what `QMatMul` can multiply
+    /// with; f32 and f16 ones are served dense); `None` for [`Compute::Dequantized`].
+    pub fn quantized(&self, compute: Compute) -> Option<QuantizedWeights> {
+        (compute == Compute::Quantized).then(|| {
+            self.tensors
+                .iter()
+                .filter(|(_, t)| !matches!(t.dtype(), GgmlDType::F32 | GgmlDType::F16))
+                .map(|(n, t)| (n.clone(), t.clone()))
+                .collect::<HashMap<_, _>>()
+        })
+    }
+
+    fn backend(&self) -> GgufBackend {
+        GgufBackend {
+            tensors: self.tensors.clone(),
+        }
+    }
+}
+
+/// Serves GGUF tensors to a `VarBuilder`, dequantizing each on request and checking its shape
+/// (so a manifest that does not match the weights fails with the tensor's name).
+struct GgufBackend {
+    tensors: BTreeMap<String, Arc<QTensor>>,
+}
+
+impl SimpleBackend for GgufBackend {
+    fn get(
+        &self,
+        shape: Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let tensor = self.get_unchecked(name, dtype, dev)?;
+        if tensor.shape() != &shape {
+            candle_core::bail!(
+                "tensor `{name}` has shape {:?}, the configuration needs {:?}",
+                tensor.dims(),
+                shape.dims()
+            );
+        }
+        Ok(tensor)
+    }
+
+    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        let q = self.tensors.get(name).ok_or_else(|| {
+            candle_core::Error::Msg(format!("tensor `{name}` is missing from the weights"))
+        })?;
+        q.dequantize(dev)?.to_dtype(dtype)
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.tensors.contains_key(name)
+    }
+}
