@@ -180,4 +180,26 @@ for q in sorted((root / "results" / "quantize").glob("*.json")):
                    f"{mib(items)} | {cells} | {verdict} |")
     out += ["", "Types chosen per tensor are in the JSON (`results[].tensors`).", ""]
 
+# The text encoder (results/quantize/*-text.json): trimmed vocabulary, each policy (and pruned
+# variants) loaded back through the edge's loader; quality against the untrimmed f32 encoder.
+for q in sorted((root / "results" / "quantize").glob("*-text.json")):
+    r = json.loads(q.read_text())
+    ref = r["reference_metrics"]["AUC"]
+    lo, hi = r["reference_intervals"]["AUC"]
+    mib = lambda b: f"{b / 2**20:.2f}"
+    out += [f"## Quantization: text encoder ({r['encoder']})", "",
+            f"{r['protocol']}. Vocabulary trimmed from {r['vocab_before']:,} to {r['vocab_after']:,} word pieces; "
+            f"the untrimmed f32 bundle is {mib(r['untrimmed_f32_bytes'])} MiB. Quality: cosine of each review's "
+            f"sentence embedding to the untrimmed f32 encoder's, and test AUC of a logistic regression (recommended) "
+            f"trained on each variant's embeddings; untrimmed f32 AUC {ref:.4f} [{lo:.3f}, {hi:.3f}]. "
+            f"Target: at most 8 MiB after trimming and Q8. Command: `{r['command']}` ({r['created_at']}, {r['code_version']}).", "",
+            "| variant | layers | word embeddings MiB | encoder layers MiB | tokenizer MiB | total MiB | mean cosine | AUC | AUC change |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for v in r["results"]:
+        p = v["parts"]
+        out.append(f"| {v['name']} | {v['layers']} | {mib(p['word_embeddings'])} | {mib(p['encoder_layers'])} | "
+                   f"{mib(p['tokenizer'])} | {mib(p['total'])} | {v['mean_cosine']:.4f} | {v['metrics']['AUC']:.4f} | "
+                   f"{100 * v['auc_change'] / ref:+.2f}% |")
+    out.append("")
+
 sys.stdout.write("\n".join(out))
