@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::linear::Compute;
 use super::quant::{quantize_to_gguf, Int8Rows, QuantPolicy, StoredTensor};
 use super::sasrec::{SasRec, SasRecConfig};
-use super::weights::{expected_shapes, CheckedWeights, WEIGHTS_SECTION};
+use super::weights::{expected_shapes, model_params, CheckedWeights, WEIGHTS_SECTION};
 use crate::bundle::{
     f32_bytes, f32_section, item_ids_section, popularity_section, u32_bytes, Bundle, BundleWriter,
 };
@@ -131,14 +131,7 @@ impl ServingModel {
     /// Loads and checks everything: configuration, every tensor's presence, shape and values,
     /// the item table against the item count.
     pub fn from_bundle(bundle: &Bundle<'_>, compute: Compute) -> Result<Self, BundleError> {
-        let m = &bundle.manifest;
-        if m.model_kind != SASREC_KIND {
-            return Err(BundleError::UnsupportedModel {
-                found: m.model_kind.clone(),
-            });
-        }
-        let params: SasRecParams = serde_json::from_value(m.model_params.clone())
-            .map_err(|e| BundleError::InvalidManifest(format!("model_params: {e}")))?;
+        let params: SasRecParams = model_params(bundle, SASREC_KIND, |p: &SasRecParams| &p.policy)?;
         let cfg = params.config;
         cfg.validate()
             .map_err(|e| BundleError::InvalidManifest(format!("model_params.config: {e}")))?;
@@ -165,10 +158,6 @@ impl ServingModel {
                 cfg.temperature
             )));
         }
-        params
-            .policy
-            .validate()
-            .map_err(|e| BundleError::InvalidManifest(format!("model_params.policy: {e}")))?;
         let n_items = bundle.count("items")?;
         if n_items != cfg.num_items as u64 {
             return Err(BundleError::ManifestMismatch(format!(

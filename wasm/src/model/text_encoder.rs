@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::bert::{BertConfig, BertEncoder};
 use super::linear::Compute;
 use super::quant::{quantize_to_gguf, QuantPolicy, StoredTensor};
-use super::weights::{expected_shapes, CheckedWeights, WEIGHTS_SECTION};
+use super::weights::{expected_shapes, model_params, CheckedWeights, WEIGHTS_SECTION};
 use crate::bundle::{Bundle, BundleWriter};
 use crate::error::BundleError;
 
@@ -172,21 +172,11 @@ impl TextEncoderModel {
     /// Loads and checks everything: the configuration, the tokenizer's vocabulary against the
     /// configuration and the word embeddings, every tensor's presence, shape and values.
     pub fn from_bundle(bundle: &Bundle<'_>, compute: Compute) -> Result<Self, BundleError> {
-        let m = &bundle.manifest;
-        if m.model_kind != TEXT_ENCODER_KIND {
-            return Err(BundleError::UnsupportedModel {
-                found: m.model_kind.clone(),
-            });
-        }
-        let params: TextEncoderParams = serde_json::from_value(m.model_params.clone())
-            .map_err(|e| BundleError::InvalidManifest(format!("model_params: {e}")))?;
+        let params: TextEncoderParams =
+            model_params(bundle, TEXT_ENCODER_KIND, |p: &TextEncoderParams| &p.policy)?;
         let cfg = &params.config;
         cfg.check()
             .map_err(|e| BundleError::InvalidManifest(format!("model_params.config: {e}")))?;
-        params
-            .policy
-            .validate()
-            .map_err(|e| BundleError::InvalidManifest(format!("model_params.policy: {e}")))?;
         if params.pooling != MEAN_POOLING {
             return Err(BundleError::InvalidManifest(format!(
                 "model_params.pooling is `{}`; this encoder pools by `{MEAN_POOLING}` only",

@@ -17,6 +17,27 @@ use super::quant::read_gguf;
 use crate::bundle::Bundle;
 use crate::error::BundleError;
 
+/// A model bundle's `model_params` as `P`, after checking that the bundle holds a `kind`
+/// model; with the policy (every model bundle stores one) checked too.
+pub fn model_params<P: serde::de::DeserializeOwned>(
+    bundle: &Bundle<'_>,
+    kind: &str,
+    policy: impl FnOnce(&P) -> &super::quant::QuantPolicy,
+) -> Result<P, BundleError> {
+    let m = &bundle.manifest;
+    if m.model_kind != kind {
+        return Err(BundleError::UnsupportedModel {
+            found: m.model_kind.clone(),
+        });
+    }
+    let params: P = serde_json::from_value(m.model_params.clone())
+        .map_err(|e| BundleError::InvalidManifest(format!("model_params: {e}")))?;
+    policy(&params)
+        .validate()
+        .map_err(|e| BundleError::InvalidManifest(format!("model_params.policy: {e}")))?;
+    Ok(params)
+}
+
 /// The section that holds the weights.
 pub const WEIGHTS_SECTION: &str = "weights";
 
