@@ -6,6 +6,8 @@ pub mod linear;
 pub mod quant;
 pub mod sasrec;
 pub mod serving;
+#[cfg(test)]
+mod testing;
 pub mod text_encoder;
 pub mod weights;
 

@@ -346,6 +346,7 @@ mod tests {
     use candle_nn::{VarBuilder, VarMap};
 
     use super::*;
+    use crate::model::testing::{max_diff, rebuilt};
     use crate::model::{EventKind, ItemFeatures, SeqBatch};
     use crate::BundleSigner;
 
@@ -427,13 +428,6 @@ mod tests {
         ServingModel::from_bundle(&Bundle::parse(bytes)?, compute)
     }
 
-    fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-        a.iter()
-            .flatten()
-            .zip(b.iter().flatten())
-            .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
-    }
-
     #[test]
     fn f32_bundle_scores_exactly_like_the_trained_model() {
         let (model, _) = trained();
@@ -495,28 +489,6 @@ mod tests {
         assert!(bundle_bytes("q8").len() < bundle_bytes("f32").len());
     }
 
-    /// Rewrites one section (or the manifest's params) and re-assembles a valid container,
-    /// so only the model loader's checks stand between the change and the engine.
-    fn rebuilt(
-        bytes: &[u8],
-        edit_params: impl Fn(&mut serde_json::Value),
-        edit_section: impl Fn(&str, &mut Vec<u8>),
-    ) -> Vec<u8> {
-        let b = Bundle::parse(bytes).unwrap();
-        let mut params = b.manifest.model_params.clone();
-        edit_params(&mut params);
-        let mut w = BundleWriter::new(SASREC_KIND, params, "t".into());
-        for (k, v) in &b.manifest.counts {
-            w.count(k, *v);
-        }
-        for s in &b.manifest.sections {
-            let mut data = b.section(&s.name).unwrap().to_vec();
-            edit_section(&s.name, &mut data);
-            w.section(&s.name, &s.encoding, &data);
-        }
-        w.finish()
-    }
-
     fn refused(bytes: Vec<u8>, code: &str, words: &str) {
         let err = load(&bytes, Compute::Dequantized)
             .err()
@@ -528,48 +500,56 @@ mod tests {
     #[test]
     fn a_manifest_that_does_not_match_the_weights_is_refused() {
         let good = bundle_bytes("q8");
-        assert!(load(&rebuilt(&good, |_| {}, |_, _| {}), Compute::Dequantized).is_ok());
+        assert!(load(&rebuilt(&good, |_, _| {}, |_, _| {}), Compute::Dequantized).is_ok());
         refused(
-            rebuilt(&good, |p| p["config"]["ffn"] = 128.into(), |_, _| {}),
+            rebuilt(&good, |p, _| p["config"]["ffn"] = 128.into(), |_, _| {}),
             "manifest_mismatch",
             "blocks.0.down.weight",
         );
         refused(
-            rebuilt(&good, |p| p["config"]["layers"] = 1.into(), |_, _| {}),
+            rebuilt(&good, |p, _| p["config"]["layers"] = 1.into(), |_, _| {}),
             "manifest_mismatch",
             "blocks.1",
         );
         refused(
-            rebuilt(&good, |p| p["config"]["layers"] = 3.into(), |_, _| {}),
+            rebuilt(&good, |p, _| p["config"]["layers"] = 3.into(), |_, _| {}),
             "manifest_mismatch",
             "blocks.2",
         );
         refused(
-            rebuilt(&good, |p| p["config"]["num_items"] = 41.into(), |_, _| {}),
+            rebuilt(
+                &good,
+                |p, _| p["config"]["num_items"] = 41.into(),
+                |_, _| {},
+            ),
             "manifest_mismatch",
             "41 items",
         );
         refused(
-            rebuilt(&good, |p| p["config"]["hidden"] = 48.into(), |_, _| {}),
+            rebuilt(&good, |p, _| p["config"]["hidden"] = 48.into(), |_, _| {}),
             "manifest_mismatch",
             "hidden",
         );
         refused(
             rebuilt(
                 &good,
-                |p| p["policy"]["item_table"] = "f32".into(),
+                |p, _| p["policy"]["item_table"] = "f32".into(),
                 |_, _| {},
             ),
             "manifest_mismatch",
             "item_vectors",
         );
         refused(
-            rebuilt(&good, |p| p["config"]["heads"] = 5.into(), |_, _| {}),
+            rebuilt(&good, |p, _| p["config"]["heads"] = 5.into(), |_, _| {}),
             "invalid_manifest",
             "multiple of heads",
         );
         refused(
-            rebuilt(&good, |p| p["policy"]["default"] = "q9".into(), |_, _| {}),
+            rebuilt(
+                &good,
+                |p, _| p["policy"]["default"] = "q9".into(),
+                |_, _| {},
+            ),
             "invalid_manifest",
             "unknown weight type",
         );
@@ -583,20 +563,24 @@ mod tests {
                 data[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
             }
         };
-        refused(rebuilt(&good, |_| {}, nan_scale), "out_of_range", "row 2");
+        refused(
+            rebuilt(&good, |_, _| {}, nan_scale),
+            "out_of_range",
+            "row 2",
+        );
         let min_value = |name: &str, data: &mut Vec<u8>| {
             if name == "item_vectors" {
                 data[5] = 0x80;
             }
         };
-        refused(rebuilt(&good, |_| {}, min_value), "out_of_range", "-128");
+        refused(rebuilt(&good, |_, _| {}, min_value), "out_of_range", "-128");
         let bad_order = |name: &str, data: &mut Vec<u8>| {
             if name == "popularity_order" {
                 data[0..4].copy_from_slice(&99u32.to_le_bytes());
             }
         };
         refused(
-            rebuilt(&good, |_| {}, bad_order),
+            rebuilt(&good, |_, _| {}, bad_order),
             "invalid_section",
             "index 99",
         );
@@ -605,13 +589,21 @@ mod tests {
                 data[0] ^= 0xff;
             }
         };
-        refused(rebuilt(&good, |_| {}, not_gguf), "invalid_section", "GGUF");
+        refused(
+            rebuilt(&good, |_, _| {}, not_gguf),
+            "invalid_section",
+            "GGUF",
+        );
         let cut_gguf = |name: &str, data: &mut Vec<u8>| {
             if name == "weights" {
                 data.truncate(data.len() / 2);
             }
         };
-        refused(rebuilt(&good, |_| {}, cut_gguf), "invalid_section", "GGUF");
+        refused(
+            rebuilt(&good, |_, _| {}, cut_gguf),
+            "invalid_section",
+            "GGUF",
+        );
     }
 
     /// Found by `cargo fuzz run model_sections`: the loader built a full random model of the
@@ -624,7 +616,7 @@ mod tests {
         refused(
             rebuilt(
                 &good,
-                |p| p["config"]["ffn"] = MAX_CONFIG_DIMENSION.into(),
+                |p, _| p["config"]["ffn"] = MAX_CONFIG_DIMENSION.into(),
                 |_, _| {},
             ),
             "manifest_mismatch",
@@ -633,7 +625,7 @@ mod tests {
         refused(
             rebuilt(
                 &good,
-                |p| p["config"]["layers"] = (1 << 20).into(),
+                |p, _| p["config"]["layers"] = (1 << 20).into(),
                 |_, _| {},
             ),
             "manifest_mismatch",
@@ -641,7 +633,11 @@ mod tests {
         );
         for field in ["ffn", "hidden", "max_len", "text_dim", "conversion_hidden"] {
             refused(
-                rebuilt(&good, |p| p["config"][field] = u64::MAX.into(), |_, _| {}),
+                rebuilt(
+                    &good,
+                    |p, _| p["config"][field] = u64::MAX.into(),
+                    |_, _| {},
+                ),
                 "invalid_manifest",
                 field,
             );
@@ -667,7 +663,7 @@ mod tests {
             }
         };
         refused(
-            rebuilt(&good, |_| {}, zero_alignment),
+            rebuilt(&good, |_, _| {}, zero_alignment),
             "invalid_section",
             "metadata",
         );
@@ -712,7 +708,7 @@ mod tests {
             fn the_model_loader_never_panics_on_changed_sections(section in 0usize..5, at in any::<prop::sample::Index>(), mask in 1u8..=255, cut in proptest::option::of(any::<prop::sample::Index>())) {
                 let good = bundle_bytes("q8");
                 let names = ["weights", "item_vectors", "item_scales", "item_ids", "popularity_order"];
-                let changed = rebuilt(&good, |_| {}, |name, data| {
+                let changed = rebuilt(&good, |_, _| {}, |name, data| {
                     if name == names[section] && !data.is_empty() {
                         let i = at.index(data.len());
                         data[i] ^= mask;

@@ -263,6 +263,7 @@ mod tests {
 
     use super::*;
     use crate::model::bert::random_weights;
+    use crate::model::testing::{max_diff, rebuilt};
 
     fn tiny() -> BertConfig {
         BertConfig {
@@ -360,13 +361,6 @@ mod tests {
         m.embed(&ids, &mask).unwrap().to_vec2().unwrap()
     }
 
-    fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-        a.iter()
-            .flatten()
-            .zip(b.iter().flatten())
-            .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
-    }
-
     #[test]
     fn f32_bundle_embeds_exactly_like_the_encoder() {
         for compute in [Compute::Dequantized, Compute::Quantized] {
@@ -396,29 +390,6 @@ mod tests {
         }
         assert!(bundle_bytes("q4").len() < bundle_bytes("q8").len());
         assert!(bundle_bytes("q8").len() < bundle_bytes("f32").len());
-    }
-
-    /// Rewrites one section (or the manifest's params and counts) and re-assembles a valid
-    /// container, so only the model loader's checks stand between the change and the engine.
-    fn rebuilt(
-        bytes: &[u8],
-        edit_params: impl Fn(&mut serde_json::Value, &mut BTreeMap<String, u64>),
-        edit_section: impl Fn(&str, &mut Vec<u8>),
-    ) -> Vec<u8> {
-        let b = Bundle::parse(bytes).unwrap();
-        let mut params = b.manifest.model_params.clone();
-        let mut counts = b.manifest.counts.clone();
-        edit_params(&mut params, &mut counts);
-        let mut w = BundleWriter::new(TEXT_ENCODER_KIND, params, "t".into());
-        for (k, v) in &counts {
-            w.count(k, *v);
-        }
-        for s in &b.manifest.sections {
-            let mut data = b.section(&s.name).unwrap().to_vec();
-            edit_section(&s.name, &mut data);
-            w.section(&s.name, &s.encoding, &data);
-        }
-        w.finish()
     }
 
     fn refused(bytes: Vec<u8>, code: &str, words: &[&str]) {
