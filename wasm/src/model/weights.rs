@@ -93,6 +93,8 @@ pub fn expected_shapes(
 /// A bundle's checked weights.
 pub struct CheckedWeights {
     tensors: BTreeMap<String, Arc<QTensor>>,
+    /// Every tensor dequantized to f32: made once for the value check, then served.
+    dense: BTreeMap<String, Tensor>,
 }
 
 impl CheckedWeights {
@@ -137,10 +139,14 @@ impl CheckedWeights {
                 tensors.len()
             )));
         }
+        let mut dense = BTreeMap::new();
         for (name, q) in &tensors {
-            let values: Vec<f32> = q
+            let tensor = q
                 .dequantize(&Device::Cpu)
-                .and_then(|t| t.flatten_all()?.to_vec1())
+                .map_err(|e| mismatch(format!("tensor `{name}`: {e}")))?;
+            let values: Vec<f32> = tensor
+                .flatten_all()
+                .and_then(|t| t.to_vec1())
                 .map_err(|e| mismatch(format!("tensor `{name}`: {e}")))?;
             if let Some(v) = values.iter().find(|v| !v.is_finite()) {
                 return Err(BundleError::OutOfRange {
@@ -148,18 +154,16 @@ impl CheckedWeights {
                     problem: format!("tensor `{name}` holds {v}"),
                 });
             }
+            dense.insert(name.clone(), tensor);
         }
         Ok(Self {
             tensors: tensors.into_iter().map(|(n, t)| (n, Arc::new(t))).collect(),
+            dense,
         })
     }
 
-    /// A dequantized tensor by name (f32, on the CPU).
-    pub fn dequantized(&self, name: &str) -> candle_core::Result<Tensor> {
-        self.backend().get_unchecked(name, DType::F32, &Device::Cpu)
-    }
-
-    /// A `VarBuilder` serving every tensor as f32 (dequantized on request, shapes checked).
+    /// A `VarBuilder` serving every tensor as f32 (the dequantized copies, shapes checked).
+    /// Tensors a model does not ask for (QMatMul's linear weights) are freed with `self`.
     pub fn var_builder(&self) -> VarBuilder<'static> {
         VarBuilder::from_backend(Box::new(self.backend()), DType::F32, Device::Cpu)
     }
@@ -176,20 +180,20 @@ impl CheckedWeights {
         })
     }
 
-    fn backend(&self) -> GgufBackend {
-        GgufBackend {
-            tensors: self.tensors.clone(),
+    fn backend(&self) -> DenseBackend {
+        DenseBackend {
+            tensors: self.dense.clone(),
         }
     }
 }
 
-/// Serves GGUF tensors to a `VarBuilder`, dequantizing each on request and checking its shape
-/// (so a manifest that does not match the weights fails with the tensor's name).
-struct GgufBackend {
-    tensors: BTreeMap<String, Arc<QTensor>>,
+/// Serves the dequantized weights to a `VarBuilder`, checking each tensor's shape (so a
+/// manifest that does not match the weights fails with the tensor's name).
+struct DenseBackend {
+    tensors: BTreeMap<String, Tensor>,
 }
 
-impl SimpleBackend for GgufBackend {
+impl SimpleBackend for DenseBackend {
     fn get(
         &self,
         shape: Shape,
@@ -210,10 +214,10 @@ impl SimpleBackend for GgufBackend {
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let q = self.tensors.get(name).ok_or_else(|| {
+        let tensor = self.tensors.get(name).ok_or_else(|| {
             candle_core::Error::Msg(format!("tensor `{name}` is missing from the weights"))
         })?;
-        q.dequantize(dev)?.to_dtype(dtype)
+        tensor.to_device(dev)?.to_dtype(dtype)
     }
 
     fn contains_tensor(&self, name: &str) -> bool {
