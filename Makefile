@@ -35,13 +35,13 @@ test: setup lint rust-test model js worker site node-test ## run every test (wha
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --exclude edgerec-worker --exclude edgerec-js --all-targets -- -D warnings
-	$(CARGO) clippy -p edgerec -p edgerec-js -p edgerec-worker --target $(WASM_TARGET) -- -D warnings
-	$(CARGO) clippy -p edgerec -p edgerec-js --features edgerec-js/model --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p edgerec -p edgerec-worker --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p edgerec -p edgerec-js --target $(WASM_TARGET) -- -D warnings
 
 rust-test: ## native unit and integration tests
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js
 
-node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle build/signed/model.bundle ## JS API in Node, native/wasm parity, the worker in workerd
+node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle build/signed/model.bundle build/native-sasrec-top20.jsonl ## JS API in Node, native/wasm parity, the worker in workerd
 	node --test tests/
 
 $(TRAIN): $(RUST_SOURCES)
@@ -64,6 +64,17 @@ build/native-events-top20.jsonl: $(BUNDLE) $(TRAIN)
 # A bundle with a catalog (category, price) for the filter tests: REES46 events through its mapping.
 build/rees46.bundle: $(TRAIN) data/rees46/2019-Oct_sample.csv mappings/rees46.toml
 	$(TRAIN) covisit --mapping mappings/rees46.toml --input data/rees46/2019-Oct_sample.csv --name rees46 --out $@
+
+# The transformer trained on the shipped sample (about 20 s) and quantized to Q8: the bundle the
+# Node tests serve through the same Engine API.
+SASREC_BUNDLE := build/sasrec/diginetica-sasrec-q8.bundle
+$(SASREC_BUNDLE): $(TRAIN) $(wildcard $(DATA)/*) configs/sample.toml
+	rm -rf build/sasrec-run build/sasrec
+	$(TRAIN) -q train --data-set diginetica --data $(DATA) --config configs/sample.toml --out build/sasrec-run
+	$(TRAIN) -q quantize --data-set diginetica --data $(DATA) --run build/sasrec-run --policies q8 --out build/sasrec
+
+build/native-sasrec-top20.jsonl: $(SASREC_BUNDLE) $(TRAIN)
+	$(TRAIN) recommend --bundle $(SASREC_BUNDLE) --sessions $(DATA)/test_sessions.tsv --limit 1000 --k 20 --out $@
 
 # The demo bundle signed with a fresh test key, plus a second key that did not sign it.
 build/signed/model.bundle: $(BUNDLE) $(TRAIN)

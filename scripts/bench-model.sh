@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The quantized transformer's two compute paths (weights dequantized to f32 at load, or QMatMul on
-# the quantized blocks), natively and as wasm in Node, on real DIGINETICA test prefixes: load time,
-# p50/p99 per request (k = 20, one request at a time, full catalog scored), memory, .wasm size.
+# The engine serving the quantized transformer (int8 retrieval over the whole catalog, 100
+# candidates re-scored exactly), natively and as wasm in Node, with both compute paths (weights
+# dequantized to f32 at load, or QMatMul on the quantized blocks), on real DIGINETICA test
+# prefixes: p50/p99 per request (k = 20, one at a time), bundle load, cold start, memory, .wasm size.
 # Prints a table and writes results/bench/model.json. A benchmark, not a test.
 # Needs ../shared/data/diginetica and a trained run (runs/diginetica, `edgerec-train train`).
 #   scripts/bench-model.sh         (or: make bench)
@@ -23,8 +24,7 @@ for p in "${policies[@]}"; do
 done
 awk -v every="$EVERY" 'NR % every == 1' "$SHARED/diginetica/test_sessions.tsv" > build/bench-model-prefixes.tsv
 cargo build --quiet -p edgerec --features model --example bench_model
-wasm-pack --quiet build wasm/js --release --mode no-install --target nodejs \
-  --out-dir ../../build/pkg-model/node --out-name edgerec_js -- --features model
+make --quiet js # the npm package serves transformer bundles
 # One thread natively, as in a wasm isolate: candle's rayon pool only adds contention for one
 # request at a time (and spins on a shared 2-core machine).
 export RAYON_NUM_THREADS=1

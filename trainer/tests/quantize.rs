@@ -95,5 +95,64 @@ fn quantized_signed_bundles_load_back_and_score_like_the_trained_model() {
     let other = BundleSigner::from_bytes(&[7; 32]).public_key();
     assert!(Bundle::parse_trusted(&bytes, Some(&other)).is_err());
     assert!(tmp.join("results/quantize/diginetica.json").exists());
+    engine_retrieval_matches_exact_scoring(&bytes, &bench);
     std::fs::remove_dir_all(&tmp).ok();
+}
+
+/// The engine's pipeline (int8 retrieval over the catalog, exact re-scoring of the best
+/// candidates) ranks as the transformer scoring every item exactly does.
+fn engine_retrieval_matches_exact_scoring(bytes: &[u8], bench: &Benchmark) {
+    let engine = edgerec::Engine::from_bundle(bytes).unwrap();
+    let model = engine
+        .transformer()
+        .expect("a sasrec bundle has a transformer");
+    assert!(
+        bench.items.len() > 10 * edgerec::RERANK_CANDIDATES,
+        "the catalog is large enough for retrieval to matter"
+    );
+    let (mut same_top20, mut cases) = (0, 0);
+    for case in bench
+        .test
+        .cases
+        .iter()
+        .filter(|c| !c.history.is_empty())
+        .take(300)
+    {
+        let history: Vec<&str> = case
+            .history
+            .iter()
+            .map(|&i| bench.items[i as usize].as_str())
+            .collect();
+        let exact = model.recommend(&history, 20).unwrap();
+        let request = edgerec::RecommendRequest {
+            include_seen: true,
+            ..edgerec::RecommendRequest::from_history(
+                history.iter().map(|s| s.to_string()).collect(),
+                20,
+            )
+        };
+        let served = engine.recommend(&request).unwrap();
+        let exact_ids: Vec<&str> = exact.items.iter().map(|(id, _)| id.as_str()).collect();
+        let served_ids: Vec<&str> = served.items.iter().map(|i| i.id.as_str()).collect();
+        // The best item always survives retrieval; scores agree to f32 summation order.
+        assert_eq!(served_ids[0], exact_ids[0], "history {history:?}");
+        assert!((served.items[0].score - exact.items[0].1).abs() < 1e-3);
+        for item in &served.items {
+            assert_eq!(item.source, edgerec::Source::Model);
+            assert!(item.explanation.because.len() <= edgerec::MAX_EXPLAIN);
+            assert!(item
+                .explanation
+                .because
+                .iter()
+                .all(|b| history.contains(&b.id.as_str()) && b.contribution > 0.0));
+        }
+        same_top20 += usize::from(served_ids == exact_ids);
+        cases += 1;
+    }
+    eprintln!("engine vs exact: {same_top20} of {cases} top-20 lists equal");
+    // Near-ties may swap places (f32 summation order), nothing more.
+    assert!(
+        same_top20 * 100 >= cases * 98,
+        "{same_top20} of {cases} top-20 lists equal the exact ones"
+    );
 }

@@ -2,13 +2,15 @@
 //!
 //! `cargo run -p edgerec --features model --example bench_model -- BUNDLE PREFIXES.tsv [K]`
 //! loads a `sasrec` bundle once per compute path (dequantized f32 gemm, QMatMul on the quantized
-//! weights), answers every prefix once to warm up, then times each answer (one request at a
-//! time, as at the edge) and prints one JSON object per path.
+//! weights) and times the engine's `recommend` (int8 retrieval over the whole catalog, the best
+//! `RERANK_CANDIDATES` re-scored exactly), one request at a time as at the edge, after one
+//! warm-up pass. For reference it also times exact scoring of every item (`ServingModel::recommend`).
+//! Prints one JSON object per path.
 
 use std::time::Instant;
 
-use edgerec::model::{Compute, ServingModel};
-use edgerec::Bundle;
+use edgerec::model::Compute;
+use edgerec::{Engine, LoadOptions, RecommendRequest};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -36,38 +38,57 @@ fn main() {
         })
         .collect();
     let mut out = serde_json::Map::new();
+    let requests: Vec<RecommendRequest> = histories
+        .iter()
+        .map(|h| RecommendRequest::from_history(h.iter().map(|s| s.to_string()).collect(), k))
+        .collect();
     for (name, compute) in [
         ("dequantized", Compute::Dequantized),
         ("quantized", Compute::Quantized),
     ] {
         let started = Instant::now();
-        let parsed = Bundle::parse(&bytes).expect("a valid bundle");
-        let model = ServingModel::from_bundle(&parsed, compute).expect("a sasrec bundle");
+        let options = LoadOptions {
+            compute,
+            ..LoadOptions::default()
+        };
+        let engine = Engine::load(&bytes, &options).expect("a sasrec bundle");
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
-        let mut checksum = 0usize;
-        for h in &histories {
-            checksum += model.recommend(h, k).expect("answers").items.len();
-        }
-        let mut micros: Vec<f64> = histories
-            .iter()
-            .map(|h| {
-                let t = Instant::now();
-                checksum += model.recommend(h, k).expect("answers").items.len();
-                t.elapsed().as_secs_f64() * 1e6
-            })
-            .collect();
-        micros.sort_by(f64::total_cmp);
-        out.insert(
-            name.to_string(),
+        let time = |answer: &dyn Fn(usize) -> usize| {
+            let mut checksum: usize = (0..requests.len()).map(answer).sum();
+            let mut micros: Vec<f64> = (0..requests.len())
+                .map(|i| {
+                    let t = Instant::now();
+                    checksum += answer(i);
+                    t.elapsed().as_secs_f64() * 1e6
+                })
+                .collect();
+            micros.sort_by(f64::total_cmp);
             serde_json::json!({
-                "requests": histories.len(),
+                "requests": requests.len(),
                 "load_ms": load_ms,
                 "p50_us": percentile(&micros, 0.5),
                 "p99_us": percentile(&micros, 0.99),
                 "mean_us": micros.iter().sum::<f64>() / micros.len() as f64,
                 "checksum": checksum,
-            }),
+            })
+        };
+        out.insert(
+            name.to_string(),
+            time(&|i| engine.recommend(&requests[i]).expect("answers").items.len()),
         );
+        if compute == Compute::Dequantized {
+            let model = engine.transformer().expect("a transformer");
+            out.insert(
+                "exact_full_scoring".to_string(),
+                time(&|i| {
+                    model
+                        .recommend(&histories[i], k)
+                        .expect("answers")
+                        .items
+                        .len()
+                }),
+            );
+        }
     }
     println!("{}", serde_json::Value::Object(out));
 }

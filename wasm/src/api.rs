@@ -310,15 +310,7 @@ impl RecommendRequest {
 
     /// Checks what the types alone do not: ranges, sizes, orderings, names.
     pub fn validate(&self) -> Result<(), RequestError> {
-        if !(1..=MAX_K).contains(&self.k) {
-            return Err(invalid(
-                "k",
-                format!(
-                    "{} is out of range; k must be between 1 and {MAX_K}",
-                    self.k
-                ),
-            ));
-        }
+        check_k(self.k)?;
         let (field, len) = match (&self.history, &self.events) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
@@ -360,6 +352,82 @@ impl RecommendRequest {
         }
         self.filters.validate()
     }
+}
+
+/// `POST /v1/similar` and `Engine.similar`: items like one item (a product page's "similar
+/// items", a cold-start shelf).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarRequest {
+    /// Which placement asks; echoed in the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// The item's id.
+    pub item: String,
+    /// How many items to return, 1..=200 (default 20). The item itself is never returned.
+    #[serde(default = "default_k")]
+    pub k: usize,
+    #[serde(default, skip_serializing_if = "Filters::is_empty")]
+    pub filters: Filters,
+}
+
+impl SimilarRequest {
+    pub fn new(item: impl Into<String>, k: usize) -> Self {
+        SimilarRequest {
+            slot: None,
+            item: item.into(),
+            k,
+            filters: Filters::default(),
+        }
+    }
+
+    /// Parses and validates a JSON request body, naming the field at fault on error.
+    pub fn from_json(body: &[u8]) -> Result<Self, RequestError> {
+        let request: Self = parse_object(body, "{\"item\": \"123\", \"k\": 20}")?;
+        request.validate()?;
+        Ok(request)
+    }
+
+    pub fn validate(&self) -> Result<(), RequestError> {
+        check_k(self.k)?;
+        if self.item.is_empty() {
+            return Err(invalid("item", "is empty; give an item id"));
+        }
+        if let Some(slot) = &self.slot {
+            check_name("slot", slot)?;
+        }
+        self.filters.validate()
+    }
+}
+
+/// One item of a [`SimilarResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarItem {
+    pub id: String,
+    /// `model`: cosine similarity of the model's item representations (−1..=1). `covisit`: the
+    /// co-visitation weight.
+    pub score: f32,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// The request's item, echoed.
+    pub item: String,
+    /// Most similar first; fewer than `k` when the model knows fewer similar items.
+    pub items: Vec<SimilarItem>,
+}
+
+fn check_k(k: usize) -> Result<(), RequestError> {
+    if !(1..=MAX_K).contains(&k) {
+        return Err(invalid(
+            "k",
+            format!("{k} is out of range; k must be between 1 and {MAX_K}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Event times, where given, must not go backwards nor lie after the request's own time.
@@ -410,7 +478,7 @@ fn check_name(field: &str, name: &str) -> Result<(), RequestError> {
 }
 
 impl Filters {
-    fn validate(&self) -> Result<(), RequestError> {
+    pub(crate) fn validate(&self) -> Result<(), RequestError> {
         if let Some(categories) = &self.categories {
             if categories.is_empty() {
                 return Err(invalid(
@@ -472,6 +540,9 @@ pub enum Source {
     Covisit,
     /// Popularity fallback: too little history signal to fill the slot.
     Popular,
+    /// Ranked by the transformer (retrieved over the whole catalog or co-visited, then
+    /// re-scored by the model).
+    Model,
 }
 
 /// How much one session item added to a recommended item's score.
@@ -487,10 +558,12 @@ pub struct Contribution {
 /// Why an item was recommended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
-    /// The signal: `covisit` (the session items in `because` drove it) or `popular`.
+    /// The signal: `covisit` (the session items in `because` drove it), `model` or `popular`.
     pub signal: Source,
     /// For `covisit`: the strongest contributing session items (at most [`MAX_EXPLAIN`]),
-    /// largest contribution first. Empty for `popular`.
+    /// largest contribution first. For `model`: the session items most similar to the item
+    /// (cosine of the model's item representations, positive only), most similar first.
+    /// Empty for `popular`.
     pub because: Vec<Contribution>,
     /// For `popular`: the item's rank in the catalog's popularity order (1 = most popular).
     #[serde(default, skip_serializing_if = "Option::is_none")]

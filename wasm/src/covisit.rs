@@ -129,6 +129,30 @@ impl CovisitModel {
         }
     }
 
+    /// A model with no co-visitation lists, only the popularity order: the fallback of an
+    /// engine whose ranking comes from elsewhere (a transformer bundle).
+    pub fn from_popularity_order(item_ids: Vec<String>, popularity_order: Vec<u32>) -> Self {
+        assert_eq!(item_ids.len(), popularity_order.len());
+        CovisitModel {
+            offsets: vec![0; item_ids.len() + 1],
+            item_ids,
+            popularity_order,
+            neighbour_items: Vec::new(),
+            neighbour_weights: Vec::new(),
+            params: CovisitParams::new(0.0),
+            catalog: None,
+        }
+    }
+
+    /// Item `i`'s co-visitation neighbours with their weights, in stored order.
+    pub fn neighbours(&self, i: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        let (start, end) = self.neighbour_range(i);
+        self.neighbour_items[start..end]
+            .iter()
+            .copied()
+            .zip(self.neighbour_weights[start..end].iter().copied())
+    }
+
     /// Attaches a catalog (one entry per item, in item order), written into the bundle.
     pub fn with_catalog(mut self, catalog: Catalog) -> Self {
         assert_eq!(

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use crate::api::{
-    Contribution, Explanation, IgnoredItem, ItemInfo, RecommendRequest, RecommendResponse,
-    RecommendedItem, Source, MAX_EXPLAIN,
+    Contribution, Explanation, Filters, IgnoredItem, ItemInfo, RecommendRequest, RecommendResponse,
+    RecommendedItem, SimilarItem, SimilarRequest, SimilarResponse, Source, MAX_EXPLAIN,
 };
 use crate::bundle::{Bundle, Manifest, TrustedKey};
 use crate::catalog::{Catalog, NO_CATEGORY};
@@ -12,13 +12,49 @@ use crate::covisit::CovisitModel;
 use crate::error::{BundleError, Error, RequestError};
 use crate::session::Session;
 
+/// How many candidates the transformer re-scores exactly: the best of the int8 retrieval over
+/// the whole catalog (at least `k`), plus the co-visitation candidates.
+pub const RERANK_CANDIDATES: usize = 100;
+/// Co-visitation candidates added to the retrieved ones before the transformer re-scores.
+pub const COVISIT_CANDIDATES: usize = 50;
+
 #[derive(Debug, Clone)]
 pub struct Engine {
     manifest: Manifest,
     signer: Option<String>,
+    /// Co-visitation lists (empty for a transformer bundle), popularity order and catalog.
     model: CovisitModel,
     index_of: HashMap<String, u32>,
     popularity_places: Vec<u32>,
+    /// The transformer, for a `sasrec` bundle: it retrieves and ranks.
+    #[cfg(feature = "model")]
+    ranker: Option<Ranker>,
+}
+
+/// How [`Engine::load`] loads a bundle.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Only a bundle signed by this key loads.
+    pub trusted: Option<TrustedKey>,
+    /// How the transformer computes with quantized weights (default: dequantized once at load,
+    /// which measured as fast as QMatMul at these sizes; see RESULTS.md).
+    #[cfg(feature = "model")]
+    pub compute: crate::model::Compute,
+}
+
+/// The transformer shared by clones of an engine (it is read-only once loaded).
+#[cfg(feature = "model")]
+#[derive(Clone)]
+struct Ranker(std::sync::Arc<crate::model::ServingModel>);
+
+#[cfg(feature = "model")]
+impl std::fmt::Debug for Ranker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranker")
+            .field("items", &self.0.item_count())
+            .field("compute", &self.0.compute)
+            .finish()
+    }
 }
 
 /// A request's filters resolved against the model: which item indices may be returned.
@@ -66,11 +102,44 @@ impl Engine {
         bytes: &[u8],
         trusted: Option<&TrustedKey>,
     ) -> Result<Self, BundleError> {
-        let bundle = Bundle::parse_trusted(bytes, trusted)?;
+        Self::load(
+            bytes,
+            &LoadOptions {
+                trusted: trusted.cloned(),
+                ..LoadOptions::default()
+            },
+        )
+    }
+
+    /// Verifies and loads a bundle as `options` say.
+    pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Self, BundleError> {
+        let bundle = Bundle::parse_trusted(bytes, options.trusted.as_ref())?;
+        #[cfg(feature = "model")]
+        if bundle.manifest.model_kind == crate::model::SASREC_KIND {
+            let ranker = crate::model::ServingModel::from_bundle(&bundle, options.compute)?;
+            let n_items = ranker.item_count() as u64;
+            let mut fallback = CovisitModel::from_popularity_order(
+                ranker.item_ids.clone(),
+                ranker.popularity_order.clone(),
+            );
+            if let Some(catalog) = Catalog::from_bundle(&bundle, n_items)? {
+                fallback = fallback.with_catalog(catalog);
+            }
+            let mut engine = Self::from_parts(bundle.manifest, fallback);
+            engine.signer = bundle.signer;
+            engine.ranker = Some(Ranker(std::sync::Arc::new(ranker)));
+            return Ok(engine);
+        }
         let model = CovisitModel::from_bundle(&bundle)?;
         let mut engine = Self::from_parts(bundle.manifest, model);
         engine.signer = bundle.signer;
         Ok(engine)
+    }
+
+    /// The transformer of a `sasrec` bundle (`None` for a co-visitation bundle).
+    #[cfg(feature = "model")]
+    pub fn transformer(&self) -> Option<&crate::model::ServingModel> {
+        self.ranker.as_ref().map(|r| r.0.as_ref())
     }
 
     /// Wraps an in-memory model, e.g. one the trainer has just built.
@@ -87,6 +156,8 @@ impl Engine {
             popularity_places: model.popularity_places(),
             model,
             index_of,
+            #[cfg(feature = "model")]
+            ranker: None,
         }
     }
 
@@ -126,8 +197,7 @@ impl Engine {
         self.index_of.get(id).copied()
     }
 
-    fn allowed(&self, request: &RecommendRequest) -> Result<Allowed<'_>, RequestError> {
-        let f = &request.filters;
+    fn allowed(&self, f: &Filters) -> Result<Allowed<'_>, RequestError> {
         let catalog = self.catalog();
         if catalog.is_none() {
             let needing = [
@@ -186,7 +256,7 @@ impl Engine {
 
     pub fn recommend(&self, request: &RecommendRequest) -> Result<RecommendResponse, RequestError> {
         request.validate()?;
-        let allowed = self.allowed(request)?;
+        let allowed = self.allowed(&request.filters)?;
         let weights = self.model.params().event_weights;
         let mut session = Vec::new();
         // For each entry of `session`, its position in the request.
@@ -205,6 +275,18 @@ impl Engine {
                     reason: "unknown_item".to_string(),
                 }),
             }
+        }
+        #[cfg(feature = "model")]
+        if let (Some(ranker), false) = (&self.ranker, session.is_empty()) {
+            let items = self.rank_with_model(&ranker.0, request, &allowed, &session, |at| {
+                entries[positions[at]].0
+            })?;
+            return Ok(RecommendResponse {
+                slot: request.slot.clone(),
+                items,
+                ignored,
+                context: request.context.clone(),
+            });
         }
         let ranked = self
             .model
@@ -225,7 +307,7 @@ impl Engine {
                             contribution,
                         })
                         .collect(),
-                    Source::Popular => Vec::new(),
+                    Source::Popular | Source::Model => Vec::new(),
                 };
                 RecommendedItem {
                     id: self.model.item_ids()[s.index as usize].clone(),
@@ -245,6 +327,150 @@ impl Engine {
             ignored,
             context: request.context.clone(),
         })
+    }
+
+    /// The transformer's ranking: int8 retrieval over the whole catalog plus co-visitation
+    /// candidates, re-scored exactly, best `k` kept. `session` holds (item index, weight);
+    /// `id_at` names the request's session entry behind a `session` position.
+    #[cfg(feature = "model")]
+    fn rank_with_model<'r>(
+        &self,
+        ranker: &crate::model::ServingModel,
+        request: &RecommendRequest,
+        allowed: &Allowed<'_>,
+        session: &[(u32, f32)],
+        id_at: impl Fn(usize) -> &'r str,
+    ) -> Result<Vec<RecommendedItem>, RequestError> {
+        let history: Vec<u32> = session.iter().map(|s| s.0).collect();
+        let query = ranker.query(&history).map_err(|e| RequestError::Internal {
+            message: e.to_string(),
+        })?;
+        let mut seen = vec![false; ranker.item_count()];
+        if !request.include_seen {
+            history.iter().for_each(|&i| seen[i as usize] = true);
+        }
+        let keep = |j: u32| !seen[j as usize] && allowed.allows(j);
+        let mut candidates = ranker.retrieve(&query, RERANK_CANDIDATES.max(request.k), keep);
+        let covisited = self
+            .model
+            .rank(session, COVISIT_CANDIDATES, request.include_seen, &keep);
+        for c in covisited.iter().filter(|c| c.source == Source::Covisit) {
+            if !candidates.contains(&c.index) {
+                candidates.push(c.index);
+            }
+        }
+        let mut scored: Vec<(u32, f32)> = candidates
+            .into_iter()
+            .map(|j| (j, ranker.score(&query, j)))
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(request.k);
+        Ok(scored
+            .into_iter()
+            .map(|(j, score)| RecommendedItem {
+                id: self.model.item_ids()[j as usize].clone(),
+                score,
+                source: Source::Model,
+                explanation: Explanation {
+                    signal: Source::Model,
+                    because: self.most_similar_in_session(ranker, session, j, &id_at),
+                    popularity_rank: None,
+                },
+            })
+            .collect())
+    }
+
+    /// The session items most similar to `item` by the model (positive cosine only), each
+    /// item once, most similar first.
+    #[cfg(feature = "model")]
+    fn most_similar_in_session<'r>(
+        &self,
+        ranker: &crate::model::ServingModel,
+        session: &[(u32, f32)],
+        item: u32,
+        id_at: &impl Fn(usize) -> &'r str,
+    ) -> Vec<Contribution> {
+        let mut because: Vec<(usize, f32)> = Vec::new();
+        // Newest first, so a repeated item is credited at its latest position.
+        for (at, &(h, _)) in session.iter().enumerate().rev() {
+            if session[at + 1..].iter().any(|s| s.0 == h) {
+                continue;
+            }
+            let similarity = ranker.similarity(h, item);
+            if similarity > 0.0 {
+                because.push((at, similarity));
+            }
+        }
+        because.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        because
+            .into_iter()
+            .take(MAX_EXPLAIN)
+            .map(|(at, similarity)| Contribution {
+                id: id_at(at).to_string(),
+                contribution: similarity,
+            })
+            .collect()
+    }
+
+    /// Items like `request.item`: by the transformer's item representations (cosine) for a
+    /// `sasrec` bundle, by co-visitation otherwise.
+    pub fn similar(&self, request: &SimilarRequest) -> Result<SimilarResponse, RequestError> {
+        request.validate()?;
+        let allowed = self.allowed(&request.filters)?;
+        let item = self
+            .item_index(&request.item)
+            .ok_or_else(|| RequestError::UnknownValue {
+                field: "item".into(),
+                message: format!("`{}` is not an item of this model", request.item),
+            })?;
+        let keep = |j: u32| j != item && allowed.allows(j);
+        #[cfg(feature = "model")]
+        if let Some(ranker) = &self.ranker {
+            let ranker = &ranker.0;
+            let query = ranker.item_row(item);
+            let candidates = ranker.retrieve(query, RERANK_CANDIDATES.max(request.k), keep);
+            let mut scored: Vec<(u32, f32)> = candidates
+                .into_iter()
+                .map(|j| (j, ranker.similarity(item, j)))
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            return Ok(self.similar_response(request, scored, Source::Model));
+        }
+        let mut scored: Vec<(u32, f32)> = self
+            .model
+            .neighbours(item)
+            .filter(|&(j, _)| keep(j))
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(self.similar_response(request, scored, Source::Covisit))
+    }
+
+    fn similar_response(
+        &self,
+        request: &SimilarRequest,
+        scored: Vec<(u32, f32)>,
+        source: Source,
+    ) -> SimilarResponse {
+        SimilarResponse {
+            slot: request.slot.clone(),
+            item: request.item.clone(),
+            items: scored
+                .into_iter()
+                .take(request.k)
+                .map(|(j, score)| SimilarItem {
+                    id: self.model.item_ids()[j as usize].clone(),
+                    score,
+                    source,
+                })
+                .collect(),
+        }
+    }
+
+    /// JSON in, JSON out, as [`Self::recommend_json`].
+    pub fn similar_json(&self, body: &str) -> Result<String, Error> {
+        let request = SimilarRequest::from_json(body.as_bytes())?;
+        let response = self.similar(&request)?;
+        Ok(serde_json::to_string(&response).expect("response serialises"))
     }
 
     /// Recommends for a tracked session: `request` must not carry `history` or `events`; the
@@ -738,5 +964,155 @@ mod tests {
             }
             prop_assert_eq!(&r, &json(&e, &body).unwrap());
         }
+    }
+}
+
+#[cfg(test)]
+mod similar_tests {
+    use super::*;
+    use crate::covisit::CovisitParams;
+
+    #[test]
+    fn covisit_similar_lists_neighbours_by_weight() {
+        let ids = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let neighbours = vec![vec![(2, 1.0), (1, 3.0)], vec![(0, 1.0)], vec![], vec![]];
+        let model = CovisitModel::new(ids, &[1, 2, 3, 4], &neighbours, CovisitParams::new(0.5));
+        let e = Engine::from_bundle(&model.bundle_writer("t".into()).finish()).unwrap();
+        let r = e.similar(&SimilarRequest::new("a", 5)).unwrap();
+        let got: Vec<(&str, f32)> = r.items.iter().map(|i| (i.id.as_str(), i.score)).collect();
+        assert_eq!(got, [("b", 3.0), ("c", 1.0)]);
+        assert!(r.items.iter().all(|i| i.source == Source::Covisit));
+        assert!(e
+            .similar(&SimilarRequest::new("d", 5))
+            .unwrap()
+            .items
+            .is_empty());
+        let mut excluded = SimilarRequest::new("a", 5);
+        excluded.filters.exclude = vec!["b".into()];
+        assert_eq!(e.similar(&excluded).unwrap().items.len(), 1);
+    }
+
+    #[test]
+    fn similar_rejects_bad_requests_by_field() {
+        let ids = ["a", "b"].map(String::from).to_vec();
+        let model = CovisitModel::new(ids, &[1, 2], &[vec![], vec![]], CovisitParams::new(0.5));
+        let e = Engine::from_bundle(&model.bundle_writer("t".into()).finish()).unwrap();
+        let err = e.similar(&SimilarRequest::new("zzz", 5)).unwrap_err();
+        assert_eq!((err.code(), err.field()), ("unknown_value", Some("item")));
+        let err = e.similar(&SimilarRequest::new("a", 0)).unwrap_err();
+        assert_eq!((err.code(), err.field()), ("invalid_field", Some("k")));
+        let err = e.similar_json(r#"{"item": "a", "n": 3}"#).unwrap_err();
+        assert_eq!(err.code(), "unknown_field");
+        let err = e.similar_json(r#"{"k": 3}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_field");
+        assert!(e.similar_json(r#"{"item": "a", "k": 3}"#).is_ok());
+    }
+}
+
+#[cfg(all(test, feature = "model"))]
+mod model_tests {
+    use super::*;
+    use crate::model::testing::sasrec_bundle;
+
+    fn engine() -> Engine {
+        Engine::from_bundle(&sasrec_bundle("q8")).unwrap()
+    }
+
+    fn request(history: &[&str], k: usize) -> RecommendRequest {
+        RecommendRequest::from_history(history.iter().map(|s| s.to_string()).collect(), k)
+    }
+
+    #[test]
+    fn a_sasrec_bundle_ranks_with_the_transformer() {
+        let e = engine();
+        let model = e.transformer().unwrap();
+        let r = e.recommend(&request(&["item3", "item7"], 5)).unwrap();
+        assert_eq!(r.items.len(), 5);
+        // The exact full-catalog scores, seen items left out (the default).
+        let exact: Vec<String> = model
+            .recommend(&["item3", "item7"], 7)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| id != "item3" && id != "item7")
+            .take(5)
+            .collect();
+        let got: Vec<String> = r.items.iter().map(|i| i.id.clone()).collect();
+        assert_eq!(got, exact);
+        assert!(r.items.windows(2).all(|w| w[0].score >= w[1].score));
+        for item in &r.items {
+            assert_eq!(item.source, Source::Model);
+            let because = &item.explanation.because;
+            assert!(because
+                .windows(2)
+                .all(|w| w[0].contribution >= w[1].contribution));
+            for b in because {
+                let h = e.item_index(&b.id).unwrap();
+                let j = e.item_index(&item.id).unwrap();
+                assert!(b.id == "item3" || b.id == "item7");
+                assert_eq!(b.contribution, model.similarity(h, j));
+                assert!(b.contribution > 0.0);
+            }
+        }
+        let seen = RecommendRequest {
+            include_seen: true,
+            ..request(&["item3", "item7"], 40)
+        };
+        assert_eq!(e.recommend(&seen).unwrap().items.len(), 40);
+    }
+
+    #[test]
+    fn unknown_history_is_reported_and_an_empty_one_gets_popular_items() {
+        let e = engine();
+        let r = e.recommend(&request(&["nope", "item3"], 3)).unwrap();
+        assert_eq!(r.ignored.len(), 1);
+        assert_eq!(
+            (r.ignored[0].position, r.ignored[0].id.as_str()),
+            (0, "nope")
+        );
+        assert!(r.items.iter().all(|i| i.source == Source::Model));
+        let r = e.recommend(&request(&["nope"], 3)).unwrap();
+        let ids: Vec<&str> = r.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["item39", "item38", "item37"]);
+        assert!(r.items.iter().all(|i| i.source == Source::Popular));
+    }
+
+    #[test]
+    fn filters_apply_to_the_transformer_ranking() {
+        let e = engine();
+        let first = e.recommend(&request(&["item3"], 3)).unwrap().items[0]
+            .id
+            .clone();
+        let mut r = request(&["item3"], 3);
+        r.filters.exclude = vec![first.clone()];
+        let items = e.recommend(&r).unwrap().items;
+        assert!(items.iter().all(|i| i.id != first));
+        let mut r = request(&["item3"], 3);
+        r.filters.categories = Some(vec!["shoes".into()]);
+        assert_eq!(e.recommend(&r).unwrap_err().code(), "unsupported_filter");
+    }
+
+    #[test]
+    fn similar_items_are_the_nearest_by_cosine() {
+        let e = engine();
+        let model = e.transformer().unwrap();
+        let r = e.similar(&SimilarRequest::new("item5", 6)).unwrap();
+        let mut brute: Vec<(u32, f32)> = (0..40)
+            .filter(|&j| j != 5)
+            .map(|j| (j, model.similarity(5, j)))
+            .collect();
+        brute.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let expected: Vec<String> = brute
+            .iter()
+            .take(6)
+            .map(|(j, _)| format!("item{j}"))
+            .collect();
+        let got: Vec<String> = r.items.iter().map(|i| i.id.clone()).collect();
+        assert_eq!(got, expected);
+        assert!(r
+            .items
+            .iter()
+            .all(|i| i.source == Source::Model && i.score <= 1.0 + 1e-6));
     }
 }

@@ -94,6 +94,13 @@ pub enum RequestError {
     /// A filter this bundle cannot apply, e.g. a category filter on a bundle without a catalog.
     #[error("unsupported filter `{field}`: {message}")]
     UnsupportedFilter { field: String, message: String },
+    /// A request this bundle's model cannot answer, e.g. `similar` by vector on a bundle
+    /// without item vectors.
+    #[error("unsupported request: {message}")]
+    Unsupported { message: String },
+    /// The model failed while answering (a bug, not bad input): reported, never a panic.
+    #[error("the model failed: {message}")]
+    Internal { message: String },
 }
 
 impl RequestError {
@@ -106,6 +113,8 @@ impl RequestError {
             Self::InvalidField { .. } => "invalid_field",
             Self::UnknownValue { .. } => "unknown_value",
             Self::UnsupportedFilter { .. } => "unsupported_filter",
+            Self::Unsupported { .. } => "unsupported_request",
+            Self::Internal { .. } => "internal_error",
         }
     }
 

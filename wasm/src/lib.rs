@@ -20,12 +20,14 @@ mod engine;
 mod error;
 #[cfg(feature = "model")]
 pub mod model;
+mod retrieval;
 mod session;
 
 pub use api::{
     Context, Contribution, Device, Event, EventType, Explanation, Filters, IgnoredItem, ItemInfo,
-    PriceRange, RecommendRequest, RecommendResponse, RecommendedItem, Source, MAX_EXCLUDE,
-    MAX_EXPLAIN, MAX_FILTER_CATEGORIES, MAX_HISTORY, MAX_K, MAX_NAME_BYTES, MAX_REQUEST_BYTES,
+    PriceRange, RecommendRequest, RecommendResponse, RecommendedItem, SimilarItem, SimilarRequest,
+    SimilarResponse, Source, MAX_EXCLUDE, MAX_EXPLAIN, MAX_FILTER_CATEGORIES, MAX_HISTORY, MAX_K,
+    MAX_NAME_BYTES, MAX_REQUEST_BYTES,
 };
 pub use bundle::{
     Bundle, BundleSigner, BundleWriter, Manifest, SectionEntry, TrustedKey, FLAG_SIGNED,
@@ -34,6 +36,7 @@ pub use bundle::{
 };
 pub use catalog::{Catalog, CatalogEntry, CATEGORY_SEPARATOR, NO_CATEGORY};
 pub use covisit::{CovisitModel, CovisitParams, EventWeights, ScoredItem};
-pub use engine::Engine;
+pub use engine::{Engine, LoadOptions, COVISIT_CANDIDATES, RERANK_CANDIDATES};
 pub use error::{BundleError, Error, RequestError};
+pub use retrieval::{dot_i8, Int8Rows};
 pub use session::Session;

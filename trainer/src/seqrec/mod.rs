@@ -13,7 +13,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
-use edgerec::model::{Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig, SeqBatch};
+use edgerec::model::{
+    history_row, Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig, SeqBatch,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::ranking::metrics::{MetricConvention, Rank};
@@ -151,12 +153,7 @@ pub fn windows(sequences: &[Vec<u32>], max_len: usize) -> Vec<Window> {
 fn rows(windows: &[&Window]) -> Vec<Vec<(u32, u32, u32)>> {
     windows
         .iter()
-        .map(|w| {
-            w[..w.len() - 1]
-                .iter()
-                .map(|&i| (i, EventKind::Click as u32, 0))
-                .collect()
-        })
+        .map(|w| history_row(&w[..w.len() - 1]))
         .collect()
 }
 
@@ -308,10 +305,7 @@ pub fn rank_cases(
                     // No history: the model still answers (from position and event embeddings).
                     vec![(0, EventKind::View as u32, 0)]
                 } else {
-                    c.history
-                        .iter()
-                        .map(|&i| (i, EventKind::Click as u32, 0))
-                        .collect()
+                    history_row(&c.history)
                 }
             })
             .collect();

@@ -1,12 +1,10 @@
 //! JS bindings: a thin layer that converts between JS values and the engine's types.
 //! Every error is thrown as a JS `Error` with a stable `code` (and `field` where one is at fault).
 
-use edgerec::{Event, RecommendRequest, RequestError};
+use edgerec::{Event, RecommendRequest, RequestError, SimilarRequest};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-#[cfg(feature = "model")]
-mod transformer;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -79,22 +77,61 @@ export interface Contribution {
   contribution: number;
 }
 
+/**
+ * Which signal put an item in the list: "covisit" (co-visited with session items), "model" (the
+ * transformer of a `sasrec` bundle: retrieved over the whole catalog, re-scored exactly) or
+ * "popular" (a popularity fill when the session gives too little signal).
+ */
+export type Source = "covisit" | "model" | "popular";
+
 /** Why an item was recommended. */
 export interface Explanation {
-  /** "covisit": co-visited with the session items in `because`; "popular": a popularity fill. */
-  signal: "covisit" | "popular";
-  /** For "covisit": the (at most 3) strongest contributing session items, largest first. Empty for "popular". */
+  signal: Source;
+  /**
+   * For "covisit": the (at most 3) strongest contributing session items, largest first. For
+   * "model": the (at most 3) session items most similar to it (cosine of the model's item
+   * vectors, positive only), most similar first. Empty for "popular".
+   */
   because: Contribution[];
   /** For "popular": the item's place in the popularity order (1 = most popular). */
   popularity_rank?: number;
 }
 
-/** One recommended item, best first. Popular fills rank below every co-visited item (negative scores). */
+/**
+ * One recommended item, best first. Popular fills rank below every co-visited item (negative
+ * scores). A "model" item's score is the transformer's next-item logit (cosine / temperature).
+ */
 export interface RecommendedItem {
   id: string;
   score: number;
-  source: "covisit" | "popular";
+  source: Source;
   explanation: Explanation;
+}
+
+/** `engine.similar(request)`: items like one item (a product page's "similar items"). */
+export interface SimilarRequest {
+  /** The placement asking; echoed in the response. */
+  slot?: string;
+  /** The item's id; an id the model does not know throws `unknown_value` (field "item"). */
+  item: string;
+  /** How many items to return, 1..=200. Default 20. The item itself is never returned. */
+  k?: number;
+  filters?: Filters;
+}
+
+export interface SimilarItem {
+  id: string;
+  /** "model": cosine similarity of the transformer's item vectors; "covisit": co-visitation weight. */
+  score: number;
+  source: "model" | "covisit";
+}
+
+export interface SimilarResponse {
+  slot?: string;
+  /** The request's item, echoed. */
+  item: string;
+  /** Most similar first; fewer than `k` when the model knows fewer similar items. */
+  items: SimilarItem[];
 }
 
 /** A session item the engine could not use (e.g. not in the model's catalog). */
@@ -141,7 +178,7 @@ export interface Manifest {
 /** Stable error codes. */
 export type EdgerecErrorCode =
   | "invalid_json" | "invalid_request" | "invalid_field" | "unknown_field" | "unknown_value"
-  | "unsupported_filter" | "body_too_large"
+  | "unsupported_filter" | "unsupported_request" | "internal_error" | "body_too_large"
   | "bad_magic" | "unsupported_version" | "truncated" | "trailing_data" | "checksum_mismatch"
   | "payload_checksum_mismatch" | "invalid_manifest" | "invalid_section" | "unsupported_model"
   | "invalid_header" | "unsigned_bundle" | "bad_signature" | "untrusted_signer" | "invalid_key"
@@ -155,6 +192,12 @@ export interface EngineOptions {
    * `bad_signature`.
    */
   publicKey?: string;
+  /**
+   * How a transformer (`sasrec`) bundle computes with its quantized weights: "dequantized"
+   * (default: f32 copies made once at load) or "quantized" (candle QMatMul on the blocks; less
+   * memory). Ignored for co-visitation bundles.
+   */
+  compute?: "dequantized" | "quantized";
 }
 
 /**
@@ -215,6 +258,7 @@ fn object_json(value: &JsValue, example: &'static str) -> Result<String, JsValue
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct EngineOptions {
     public_key: Option<String>,
+    compute: Option<String>,
 }
 
 /// Constructor options (`undefined` or an object), through JSON text so unknown keys are
@@ -264,14 +308,27 @@ impl Engine {
         bundle: &[u8],
         #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] options: JsValue,
     ) -> Result<Engine, JsValue> {
-        let options: EngineOptions =
-            parse_options(&options, "{\"publicKey\": \"<64 hex digits>\"}")?;
+        const EXAMPLE: &str =
+            "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"dequantized\" | \"quantized\"}";
+        let options: EngineOptions = parse_options(&options, EXAMPLE)?;
         let trusted = options
             .public_key
             .map(|k| edgerec::TrustedKey::from_hex(&k))
             .transpose()
             .map_err(bundle_error)?;
-        edgerec::Engine::from_bundle_trusted(bundle, trusted.as_ref())
+        let compute = match options.compute.as_deref() {
+            None | Some("dequantized") => edgerec::model::Compute::Dequantized,
+            Some("quantized") => edgerec::model::Compute::Quantized,
+            Some(other) => {
+                return Err(js_error(
+                    "invalid_options",
+                    None,
+                    &format!("invalid options: compute `{other}`; expected {EXAMPLE}"),
+                ))
+            }
+        };
+        let options = edgerec::LoadOptions { trusted, compute };
+        edgerec::Engine::load(bundle, &options)
             .map(|inner| Engine { inner })
             .map_err(bundle_error)
     }
@@ -320,6 +377,28 @@ impl Engine {
             .recommend(&request)
             .map_err(|e| request_error(&e))?;
         Ok(to_js(&response))
+    }
+
+    /// Items like `request.item`, most similar first: by the transformer's item vectors for a
+    /// `sasrec` bundle, by co-visitation otherwise. Throws `EdgerecError` naming the bad field.
+    #[wasm_bindgen(unchecked_return_type = "SimilarResponse")]
+    pub fn similar(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SimilarRequest")] request: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let body = object_json(&request, "{\"item\": \"123\", \"k\": 20}")?;
+        let request = SimilarRequest::from_json(body.as_bytes()).map_err(|e| request_error(&e))?;
+        let response = self
+            .inner
+            .similar(&request)
+            .map_err(|e| request_error(&e))?;
+        Ok(to_js(&response))
+    }
+
+    /// The bundle's model: "covisit" (co-visitation lists) or "sasrec" (the transformer).
+    #[wasm_bindgen(getter, js_name = modelKind)]
+    pub fn model_kind(&self) -> String {
+        self.inner.manifest().model_kind.clone()
     }
 
     /// Whether the bundle has a catalog, i.e. category, price and availability filters work.

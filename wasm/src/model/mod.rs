@@ -7,16 +7,19 @@ pub mod quant;
 pub mod sasrec;
 pub mod serving;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod text_encoder;
 pub mod weights;
 
+pub use crate::retrieval::Int8Rows;
 pub use bert::{BertConfig, BertEncoder};
 pub use linear::{Compute, Linear, QuantizedWeights};
-pub use quant::{Int8Rows, QuantPolicy, QuantRule, StoredTensor};
+pub use quant::{QuantPolicy, QuantRule, StoredTensor};
 pub use sasrec::{
-    gap_bucket, ConversionProbabilities, Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig,
-    SeqBatch, NUM_EVENT_KINDS, NUM_GAP_BUCKETS,
+    gap_bucket, history_row, ConversionProbabilities, Dropout, EventKind, ItemFeatures, SasRec,
+    SasRecConfig, SeqBatch, NUM_EVENT_KINDS, NUM_GAP_BUCKETS,
 };
 pub use serving::{NextItems, ServingModel, SASREC_KIND};
+#[cfg(feature = "text")]
+pub use text::{EmbedError, TextEmbedder};
 pub use text_encoder::{TextEncoderModel, TEXT_ENCODER_KIND};

@@ -252,54 +252,6 @@ pub fn read_gguf(bytes: &[u8]) -> Result<BTreeMap<String, QTensor>> {
         .collect()
 }
 
-/// A table quantized to int8 by rows: `x ≈ values[i, j] * scales[i]`, symmetric, so a zero
-/// stays zero and dot products need one multiply per row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Int8Rows {
-    pub dim: usize,
-    pub values: Vec<i8>,
-    pub scales: Vec<f32>,
-}
-
-impl Int8Rows {
-    pub fn quantize(data: &[f32], dim: usize) -> Self {
-        assert!(dim > 0 && data.len().is_multiple_of(dim), "whole rows");
-        let mut values = Vec::with_capacity(data.len());
-        let mut scales = Vec::with_capacity(data.len() / dim);
-        for row in data.chunks_exact(dim) {
-            let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
-            let scale = max / 127.0;
-            let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-            values.extend(
-                row.iter()
-                    .map(|x| (x * inv).round().clamp(-127.0, 127.0) as i8),
-            );
-            scales.push(scale);
-        }
-        Int8Rows {
-            dim,
-            values,
-            scales,
-        }
-    }
-
-    pub fn rows(&self) -> usize {
-        self.scales.len()
-    }
-
-    pub fn dequantize(&self) -> Vec<f32> {
-        self.values
-            .chunks_exact(self.dim)
-            .zip(&self.scales)
-            .flat_map(|(row, s)| row.iter().map(move |&v| v as f32 * s))
-            .collect()
-    }
-
-    pub fn value_bytes(&self) -> Vec<u8> {
-        self.values.iter().map(|&v| v as u8).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

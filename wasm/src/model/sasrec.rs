@@ -38,6 +38,17 @@ pub const NUM_EVENT_KINDS: usize = 4;
 /// Time-gap buckets: 0 = unknown or first event, then log2-spaced seconds up to about 9 days.
 pub const NUM_GAP_BUCKETS: usize = 22;
 
+/// A history (item indices, oldest first) as the encoder's input row: every event a `Click`,
+/// no time gap. The trainer encodes every shipped sequence data set this way (they carry no
+/// event types or times it learns from), and serving must encode exactly as training did, so
+/// both call this.
+pub fn history_row(items: &[u32]) -> Vec<(u32, u32, u32)> {
+    items
+        .iter()
+        .map(|&i| (i, EventKind::Click as u32, 0))
+        .collect()
+}
+
 /// The bucket of the time between an event and the one before it (`None`: unknown).
 pub fn gap_bucket(seconds: Option<f64>) -> u32 {
     match seconds {

@@ -19,13 +19,14 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::linear::Compute;
-use super::quant::{quantize_to_gguf, Int8Rows, QuantPolicy, StoredTensor};
+use super::quant::{quantize_to_gguf, QuantPolicy, StoredTensor};
 use super::sasrec::{SasRec, SasRecConfig};
 use super::weights::{expected_shapes, model_params, CheckedWeights, WEIGHTS_SECTION};
 use crate::bundle::{
     f32_bytes, f32_section, item_ids_section, popularity_section, u32_bytes, Bundle, BundleWriter,
 };
 use crate::error::BundleError;
+use crate::retrieval::Int8Rows;
 
 pub const SASREC_KIND: &str = "sasrec";
 
@@ -125,6 +126,11 @@ pub struct ServingModel {
     index_of: HashMap<String, u32>,
     /// [`SasRec::scoring_table`] of `table`, made once at load.
     scoring: Tensor,
+    /// The scoring table item-major (`[items, hidden]`, normalised for a cosine head): the
+    /// exact re-scoring of retrieved candidates reads rows from it.
+    rows: Vec<f32>,
+    /// `rows` in int8, one scale per row: retrieval over the whole catalog.
+    index: Int8Rows,
 }
 
 impl ServingModel {
@@ -195,8 +201,16 @@ impl ServingModel {
         let scoring = model
             .scoring_table(&table)
             .map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
+        let rows: Vec<f32> = scoring
+            .t()
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1())
+            .map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
+        let index = Int8Rows::quantize(&rows, cfg.hidden);
         Ok(ServingModel {
             scoring,
+            rows,
+            index,
             model,
             table,
             item_ids,
@@ -304,11 +318,8 @@ impl ServingModel {
                 ignored: unknown,
             });
         }
-        let row: Vec<(u32, u32, u32)> = known
-            .iter()
-            .map(|id| (self.index_of[*id], super::EventKind::Click as u32, 0))
-            .collect();
-        let batch = super::SeqBatch::from_rows(&[row], self.model.config().max_len, &Device::Cpu)?;
+        let known: Vec<u32> = known.iter().map(|id| self.index_of[*id]).collect();
+        let batch = self.batch(&known)?;
         let scores: Vec<f32> = self.next_item_scores(&batch)?.squeeze(0)?.to_vec1()?;
         let mut order: Vec<u32> = (0..scores.len() as u32).collect();
         let k = k.min(order.len());
@@ -332,6 +343,69 @@ impl ServingModel {
         })
     }
 
+    pub fn item_count(&self) -> usize {
+        self.item_ids.len()
+    }
+
+    fn batch(&self, history: &[u32]) -> candle_core::Result<super::SeqBatch> {
+        let row = super::history_row(history);
+        super::SeqBatch::from_rows(&[row], self.model.config().max_len, &Device::Cpu)
+    }
+
+    /// The query vector of a history (item indices, oldest first, at least one): the
+    /// encoder's state after the last event, normalised for a cosine head. Its dot product
+    /// with an item's row, over the temperature, is that item's next-item score.
+    pub fn query(&self, history: &[u32]) -> candle_core::Result<Vec<f32>> {
+        if history.is_empty() {
+            candle_core::bail!("a query needs at least one history item");
+        }
+        let batch = self.batch(history)?;
+        let hidden = self.model.encode(&batch, &self.table, None)?;
+        let state = self.model.states_at(&hidden, &batch.last_positions())?;
+        let mut q: Vec<f32> = state.flatten_all()?.to_vec1()?;
+        if self.model.config().temperature > 0.0 {
+            normalize(&mut q);
+        }
+        Ok(q)
+    }
+
+    /// The `n` items with the highest approximate score for `query` among those `keep`
+    /// accepts (int8 dot products over the whole catalog), best first.
+    pub fn retrieve(&self, query: &[f32], n: usize, keep: impl Fn(u32) -> bool) -> Vec<u32> {
+        self.index
+            .top(query, n, keep)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The exact next-item score of `item` for `query` (what [`Self::next_item_scores`]
+    /// gives, up to f32 summation order).
+    pub fn score(&self, query: &[f32], item: u32) -> f32 {
+        let dot = dot_f32(query, self.item_row(item));
+        match self.model.config().temperature {
+            t if t > 0.0 => dot / t,
+            _ => dot,
+        }
+    }
+
+    /// An item's row of the scoring table (unit length for a cosine head).
+    pub fn item_row(&self, item: u32) -> &[f32] {
+        let h = self.model.config().hidden;
+        &self.rows[item as usize * h..(item as usize + 1) * h]
+    }
+
+    /// Cosine similarity of two items' representations.
+    pub fn similarity(&self, a: u32, b: u32) -> f32 {
+        let (x, y) = (self.item_row(a), self.item_row(b));
+        let norms = (dot_f32(x, x) * dot_f32(y, y)).sqrt();
+        if norms > 0.0 {
+            dot_f32(x, y) / norms
+        } else {
+            0.0
+        }
+    }
+
     /// Next-item scores `[P, items]` for the last position of each row of `batch`.
     pub fn next_item_scores(&self, batch: &super::SeqBatch) -> candle_core::Result<Tensor> {
         let hidden = self.model.encode(batch, &self.table, None)?;
@@ -340,71 +414,25 @@ impl ServingModel {
     }
 }
 
+/// Summed in one fixed order, so every platform gives the same bits.
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// As the model's `l2_normalize`: `x / sqrt(|x|² + 1e-12)`.
+fn normalize(v: &mut [f32]) {
+    let norm = (dot_f32(v, v) + 1e-12).sqrt();
+    v.iter_mut().for_each(|x| *x /= norm);
+}
+
 #[cfg(test)]
 mod tests {
-    use candle_core::DType;
-    use candle_nn::{VarBuilder, VarMap};
-
     use super::*;
-    use crate::model::testing::{max_diff, rebuilt};
+    use crate::model::testing::{
+        max_diff, rebuilt, sasrec_bundle as bundle_bytes, sasrec_model as trained,
+    };
     use crate::model::{EventKind, ItemFeatures, SeqBatch};
     use crate::BundleSigner;
-
-    fn config() -> SasRecConfig {
-        SasRecConfig {
-            num_items: 40,
-            hidden: 32,
-            layers: 2,
-            heads: 2,
-            max_len: 8,
-            ffn: 64,
-            dropout: 0.0,
-            text_dim: 0,
-            num_attributes: 0,
-            attributes_per_item: 0,
-            temperature: 0.1,
-            conversion_hidden: 32,
-        }
-    }
-
-    /// One randomly initialised model per test binary (candle's initialisation is not seeded).
-    fn trained() -> (SasRec, BTreeMap<String, Tensor>) {
-        static WEIGHTS: std::sync::OnceLock<BTreeMap<String, Tensor>> = std::sync::OnceLock::new();
-        let weights = WEIGHTS.get_or_init(|| {
-            let varmap = VarMap::new();
-            let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-            SasRec::new(&config(), vb).unwrap();
-            let data = varmap.data().lock().unwrap();
-            data.iter()
-                .map(|(n, v)| (n.clone(), v.as_tensor().copy().unwrap()))
-                .collect()
-        });
-        let tensors: HashMap<String, Tensor> = weights
-            .iter()
-            .map(|(n, t)| (n.clone(), t.clone()))
-            .collect();
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        (SasRec::new(&config(), vb).unwrap(), weights.clone())
-    }
-
-    fn bundle_bytes(policy: &str) -> Vec<u8> {
-        let (model, weights) = trained();
-        let table = model.item_table(&ItemFeatures::none()).unwrap();
-        let ids: Vec<String> = (0..40).map(|i| format!("item{i}")).collect();
-        let order: Vec<u32> = (0..40).rev().collect();
-        let parts = ExportParts {
-            config: &config(),
-            weights: &weights,
-            item_table: &table,
-            item_ids: &ids,
-            popularity_order: &order,
-        };
-        let policy = QuantPolicy::builtin(policy).unwrap();
-        export(&parts, &policy, "2026-11-29T00:00:00Z".into())
-            .unwrap()
-            .0
-            .finish()
-    }
 
     fn batch() -> SeqBatch {
         let rows: Vec<Vec<(u32, u32, u32)>> = vec![

@@ -1,7 +1,12 @@
 //! Helpers shared by the model loaders' tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+
+use super::serving::{export, ExportParts};
+use super::{ItemFeatures, QuantPolicy, SasRec, SasRecConfig};
 use crate::{Bundle, BundleWriter};
 
 /// Rewrites a bundle's `model_params` and counts (`edit_params`) or a section's bytes
@@ -34,4 +39,60 @@ pub fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
         .flatten()
         .zip(b.iter().flatten())
         .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+}
+
+pub fn sasrec_config() -> SasRecConfig {
+    SasRecConfig {
+        num_items: 40,
+        hidden: 32,
+        layers: 2,
+        heads: 2,
+        max_len: 8,
+        ffn: 64,
+        dropout: 0.0,
+        text_dim: 0,
+        num_attributes: 0,
+        attributes_per_item: 0,
+        temperature: 0.1,
+        conversion_hidden: 32,
+    }
+}
+
+/// A small transformer (40 items `item0`..`item39`, with conversion heads): one randomly initialised model per test binary (candle's initialisation is not seeded).
+pub fn sasrec_model() -> (SasRec, BTreeMap<String, Tensor>) {
+    static WEIGHTS: std::sync::OnceLock<BTreeMap<String, Tensor>> = std::sync::OnceLock::new();
+    let weights = WEIGHTS.get_or_init(|| {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        SasRec::new(&sasrec_config(), vb).unwrap();
+        let data = varmap.data().lock().unwrap();
+        data.iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().copy().unwrap()))
+            .collect()
+    });
+    let tensors: HashMap<String, Tensor> = weights
+        .iter()
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect();
+    let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+    (SasRec::new(&sasrec_config(), vb).unwrap(), weights.clone())
+}
+
+pub fn sasrec_bundle(policy: &str) -> Vec<u8> {
+    let (model, weights) = sasrec_model();
+    let table = model.item_table(&ItemFeatures::none()).unwrap();
+    let ids: Vec<String> = (0..40).map(|i| format!("item{i}")).collect();
+    let order: Vec<u32> = (0..40).rev().collect();
+    let parts = ExportParts {
+        config: &sasrec_config(),
+        weights: &weights,
+        item_table: &table,
+        item_ids: &ids,
+        popularity_order: &order,
+    };
+    let policy = QuantPolicy::builtin(policy).unwrap();
+    export(&parts, &policy, "2026-11-29T00:00:00Z".into())
+        .unwrap()
+        .0
+        .finish()
 }

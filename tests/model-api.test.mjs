@@ -1,0 +1,123 @@
+// The transformer (a `sasrec` bundle trained on the shipped DIGINETICA sample) through the same
+// JS Engine API: retrieval + re-ranking, explanations, `similar`, options, and parity with native.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Engine, Session, bundleBytes, sasrecBundleBytes, nativeSasrecAnswers, thrown } from "./helpers.mjs";
+
+const engine = new Engine(sasrecBundleBytes());
+
+test("a sasrec bundle loads into the same Engine and says what it is", () => {
+  assert.equal(engine.modelKind, "sasrec");
+  const m = engine.manifest();
+  assert.equal(m.model_kind, "sasrec");
+  assert.equal(m.counts.items, engine.itemCount);
+  assert.ok(engine.itemCount > 10_000, `the sample's catalog, got ${engine.itemCount}`);
+  assert.equal(new Engine(bundleBytes()).modelKind, "covisit");
+});
+
+test("native and wasm rank 1,000 real test prefixes alike", () => {
+  const cases = nativeSasrecAnswers();
+  assert.equal(cases.length, 1000);
+  let sameLists = 0;
+  let worstScore = 0;
+  for (const { request, response } of cases) {
+    const wasm = engine.recommend(request);
+    assert.deepEqual(wasm.ignored, response.ignored);
+    const ids = wasm.items.map((i) => i.id);
+    const nativeIds = response.items.map((i) => i.id);
+    if (JSON.stringify(ids) === JSON.stringify(nativeIds)) sameLists += 1;
+    // Matmuls differ in summation order between native (AVX) and wasm (SIMD128) kernels, so
+    // scores agree to rounding and near-ties may swap; every shared item scores the same.
+    const nativeScore = new Map(response.items.map((i) => [i.id, i.score]));
+    for (const item of wasm.items) {
+      if (nativeScore.has(item.id)) worstScore = Math.max(worstScore, Math.abs(item.score - nativeScore.get(item.id)));
+    }
+    assert.equal(wasm.items[0]?.id, response.items[0]?.id, `best item of ${JSON.stringify(request.history)}`);
+  }
+  assert.ok(sameLists >= 995, `${sameLists} of 1000 top-20 lists identical`);
+  assert.ok(worstScore < 1e-4, `largest score difference ${worstScore}`);
+});
+
+test("transformer recommendations leave out seen items and explain themselves by similar history items", () => {
+  const history = ["21115", "28626", "37747"];
+  const answer = engine.recommend({ history, k: 10 });
+  assert.equal(answer.items.length, 10);
+  for (const item of answer.items) {
+    assert.equal(item.source, "model");
+    assert.equal(item.explanation.signal, "model");
+    assert.ok(!history.includes(item.id));
+    assert.ok(item.explanation.because.length <= 3);
+    for (const b of item.explanation.because) {
+      assert.ok(history.includes(b.id), `${b.id} is a history item`);
+      assert.ok(b.contribution > 0 && b.contribution <= 1.000001);
+    }
+  }
+  const scores = answer.items.map((i) => i.score);
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+  assert.deepEqual(engine.recommend({ history, k: 10 }), answer, "deterministic");
+  const excluded = engine.recommend({ history, k: 10, filters: { exclude: [answer.items[0].id] } });
+  assert.ok(!excluded.items.some((i) => i.id === answer.items[0].id));
+  assert.equal(excluded.items[0].id, answer.items[1].id);
+});
+
+test("an empty or unknown session falls back to popular items", () => {
+  const answer = engine.recommend({ history: ["no-such-item"], k: 5 });
+  assert.deepEqual(answer.ignored, [{ position: 0, id: "no-such-item", reason: "unknown_item" }]);
+  assert.equal(answer.items.length, 5);
+  assert.ok(answer.items.every((i) => i.source === "popular"));
+  assert.equal(answer.items[0].explanation.popularity_rank, 1);
+});
+
+test("a tracked session is ranked by the transformer as it grows", () => {
+  const session = new Session();
+  assert.ok(engine.recommendSession(session, { k: 3 }).items.every((i) => i.source === "popular"));
+  session.track({ id: "21115", type: "view" });
+  const first = engine.recommendSession(session, { k: 3 });
+  assert.ok(first.items.every((i) => i.source === "model"));
+  session.track({ id: first.items[0].id, type: "cart" });
+  const second = engine.recommendSession(session, { k: 3 });
+  assert.ok(!second.items.some((i) => i.id === first.items[0].id), "the carted item is seen now");
+});
+
+test("similar items: nearest by the transformer's item vectors, or co-visited", () => {
+  const like = engine.similar({ item: "21115", k: 8 });
+  assert.equal(like.item, "21115");
+  assert.equal(like.items.length, 8);
+  assert.ok(like.items.every((i) => i.source === "model" && i.id !== "21115" && i.score <= 1.000001));
+  const scores = like.items.map((i) => i.score);
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+  const filtered = engine.similar({ item: "21115", k: 8, filters: { exclude: [like.items[0].id] }, slot: "pdp_similar" });
+  assert.equal(filtered.slot, "pdp_similar");
+  assert.equal(filtered.items[0].id, like.items[1].id);
+
+  const covisit = new Engine(bundleBytes());
+  const neighbours = covisit.similar({ item: "21115", k: 5 });
+  assert.ok(neighbours.items.length > 0);
+  assert.ok(neighbours.items.every((i) => i.source === "covisit" && i.score > 0));
+});
+
+test("similar and options errors name the problem", () => {
+  assert.deepEqual(
+    { ...thrown(() => engine.similar({ item: "no-such-item" })), message: undefined },
+    { code: "unknown_value", field: "item", message: undefined },
+  );
+  assert.equal(thrown(() => engine.similar({ k: 3 })).field, "item");
+  assert.equal(thrown(() => engine.similar({ item: "21115", k: 0 })).field, "k");
+  assert.equal(thrown(() => engine.similar({ item: "21115", top: 3 })).code, "unknown_field");
+  assert.equal(thrown(() => engine.similar("21115")).code, "invalid_request");
+  const bad = thrown(() => new Engine(sasrecBundleBytes(), { compute: "fast" }));
+  assert.equal(bad.code, "invalid_options");
+  assert.match(bad.message, /compute `fast`/);
+});
+
+test("QMatMul compute gives the same recommendations as dequantized weights", () => {
+  const quantized = new Engine(sasrecBundleBytes(), { compute: "quantized" });
+  let same = 0;
+  const cases = nativeSasrecAnswers().slice(0, 200);
+  for (const { request } of cases) {
+    const a = engine.recommend(request).items.map((i) => i.id);
+    const b = quantized.recommend(request).items.map((i) => i.id);
+    if (a[0] === b[0]) same += 1;
+  }
+  assert.ok(same >= 190, `${same} of 200 best items agree`);
+});
