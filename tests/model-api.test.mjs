@@ -110,6 +110,16 @@ test("similar and options errors name the problem", () => {
   assert.match(bad.message, /compute `fast`/);
 });
 
+test("predict needs conversion heads, and says so", () => {
+  for (const e of [engine, new Engine(bundleBytes())]) {
+    const error = thrown(() => e.predict({ history: ["21115"], items: ["28626"] }));
+    assert.equal(error.code, "unsupported_request");
+    assert.match(error.message, /conversion heads/);
+  }
+  assert.equal(thrown(() => engine.predict({ history: ["21115"], items: [] })).field, "items");
+  assert.equal(thrown(() => engine.predict({ history: ["21115"] })).field, "items");
+});
+
 test("QMatMul compute gives the same recommendations as dequantized weights", () => {
   const quantized = new Engine(sasrecBundleBytes(), { compute: "quantized" });
   let same = 0;

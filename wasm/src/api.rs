@@ -298,60 +298,171 @@ impl RecommendRequest {
 
     /// The session as (item id, event type), oldest first, whichever form the request used.
     pub fn session(&self) -> Vec<(&str, EventType)> {
-        match (&self.history, &self.events) {
-            (Some(history), _) => history
-                .iter()
-                .map(|id| (id.as_str(), EventType::View))
-                .collect(),
-            (None, Some(events)) => events.iter().map(|e| (e.id.as_str(), e.kind)).collect(),
-            (None, None) => Vec::new(),
-        }
+        session_entries(&self.history, &self.events)
     }
 
     /// Checks what the types alone do not: ranges, sizes, orderings, names.
     pub fn validate(&self) -> Result<(), RequestError> {
         check_k(self.k)?;
-        let (field, len) = match (&self.history, &self.events) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "events",
-                    "give the session either as `history` or as `events`, not both",
-                ))
-            }
-            (None, None) => {
-                return Err(invalid(
-                    "history",
-                    "is required (or give the session as `events`)",
-                ))
-            }
-            (Some(h), None) => ("history", h.len()),
-            (None, Some(e)) => ("events", e.len()),
-        };
-        if len > MAX_HISTORY {
-            return Err(invalid(
-                field,
-                format!("has {len} items; send at most the {MAX_HISTORY} most recent"),
-            ));
-        }
-        if let Some(events) = &self.events {
-            check_event_times(events, self.context.as_ref().and_then(|c| c.time))?;
-        }
-        if let Some(slot) = &self.slot {
-            check_name("slot", slot)?;
-        }
-        if let Some(page) = self.context.as_ref().and_then(|c| c.page.as_ref()) {
-            if page.len() > MAX_NAME_BYTES {
-                return Err(invalid(
-                    "context.page",
-                    format!(
-                        "is {} bytes long; the limit is {MAX_NAME_BYTES}",
-                        page.len()
-                    ),
-                ));
-            }
-        }
+        check_session(&self.history, &self.events, true, self.context.as_ref())?;
+        check_slot_and_context(self.slot.as_deref(), self.context.as_ref())?;
         self.filters.validate()
     }
+}
+
+fn session_entries<'a>(
+    history: &'a Option<Vec<String>>,
+    events: &'a Option<Vec<Event>>,
+) -> Vec<(&'a str, EventType)> {
+    match (history, events) {
+        (Some(history), _) => history
+            .iter()
+            .map(|id| (id.as_str(), EventType::View))
+            .collect(),
+        (None, Some(events)) => events.iter().map(|e| (e.id.as_str(), e.kind)).collect(),
+        (None, None) => Vec::new(),
+    }
+}
+
+/// A session given as `history` or `events` (not both; `required`: one of them), within
+/// [`MAX_HISTORY`], event times in order and not after `context.time`.
+fn check_session(
+    history: &Option<Vec<String>>,
+    events: &Option<Vec<Event>>,
+    required: bool,
+    context: Option<&Context>,
+) -> Result<(), RequestError> {
+    let (field, len) = match (history, events) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "events",
+                "give the session either as `history` or as `events`, not both",
+            ))
+        }
+        (None, None) if required => {
+            return Err(invalid(
+                "history",
+                "is required (or give the session as `events`)",
+            ))
+        }
+        (None, None) => ("history", 0),
+        (Some(h), None) => ("history", h.len()),
+        (None, Some(e)) => ("events", e.len()),
+    };
+    if len > MAX_HISTORY {
+        return Err(invalid(
+            field,
+            format!("has {len} items; send at most the {MAX_HISTORY} most recent"),
+        ));
+    }
+    if let Some(events) = events {
+        check_event_times(events, context.and_then(|c| c.time))?;
+    }
+    Ok(())
+}
+
+fn check_slot_and_context(
+    slot: Option<&str>,
+    context: Option<&Context>,
+) -> Result<(), RequestError> {
+    if let Some(slot) = slot {
+        check_name("slot", slot)?;
+    }
+    if let Some(page) = context.and_then(|c| c.page.as_ref()) {
+        if page.len() > MAX_NAME_BYTES {
+            return Err(invalid(
+                "context.page",
+                format!(
+                    "is {} bytes long; the limit is {MAX_NAME_BYTES}",
+                    page.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /v1/predict` and `Engine.predict`: how likely the user is to click, add to cart and
+/// buy each of `items`, after the session (which may be empty: a new visitor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<Event>>,
+    /// The items to score, 1..=200 (e.g. the tiles of a page).
+    pub items: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+}
+
+impl PredictRequest {
+    pub fn new(history: Vec<String>, items: Vec<String>) -> Self {
+        PredictRequest {
+            slot: None,
+            history: Some(history),
+            events: None,
+            items,
+            context: None,
+        }
+    }
+
+    /// Parses and validates a JSON request body, naming the field at fault on error.
+    pub fn from_json(body: &[u8]) -> Result<Self, RequestError> {
+        let request: Self = parse_object(
+            body,
+            "{\"history\": [\"123\"], \"items\": [\"456\", \"789\"]}",
+        )?;
+        request.validate()?;
+        Ok(request)
+    }
+
+    /// The session as (item id, event type), oldest first.
+    pub fn session(&self) -> Vec<(&str, EventType)> {
+        session_entries(&self.history, &self.events)
+    }
+
+    pub fn validate(&self) -> Result<(), RequestError> {
+        check_session(&self.history, &self.events, false, self.context.as_ref())?;
+        check_slot_and_context(self.slot.as_deref(), self.context.as_ref())?;
+        if self.items.is_empty() || self.items.len() > MAX_K {
+            return Err(invalid(
+                "items",
+                format!("has {} ids; give 1 to {MAX_K}", self.items.len()),
+            ));
+        }
+        if let Some(i) = self.items.iter().position(String::is_empty) {
+            return Err(invalid(format!("items[{i}]"), "is empty"));
+        }
+        Ok(())
+    }
+}
+
+/// One item's conversion probabilities. `cart <= click` and `purchase <= cart` always hold:
+/// each is the product of the funnel steps before it (ESMM).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub id: String,
+    pub click: f32,
+    pub cart: f32,
+    pub purchase: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// One per known item of the request's `items`, in request order.
+    pub predictions: Vec<Prediction>,
+    /// Session entries the model does not know (they did not affect the predictions).
+    pub ignored: Vec<IgnoredItem>,
+    /// Entries of `items` the model does not know (`position` indexes `items`): no prediction.
+    pub unknown_items: Vec<IgnoredItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
 }
 
 /// `POST /v1/similar` and `Engine.similar`: items like one item (a product page's "similar

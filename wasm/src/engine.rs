@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use crate::api::{
-    Contribution, Explanation, Filters, IgnoredItem, ItemInfo, RecommendRequest, RecommendResponse,
-    RecommendedItem, SimilarItem, SimilarRequest, SimilarResponse, Source, MAX_EXPLAIN,
+    Contribution, Explanation, Filters, IgnoredItem, ItemInfo, PredictRequest, PredictResponse,
+    RecommendRequest, RecommendResponse, RecommendedItem, SimilarItem, SimilarRequest,
+    SimilarResponse, Source, MAX_EXPLAIN,
 };
 use crate::bundle::{Bundle, Manifest, TrustedKey};
 use crate::catalog::{Catalog, NO_CATEGORY};
@@ -257,25 +258,8 @@ impl Engine {
     pub fn recommend(&self, request: &RecommendRequest) -> Result<RecommendResponse, RequestError> {
         request.validate()?;
         let allowed = self.allowed(&request.filters)?;
-        let weights = self.model.params().event_weights;
-        let mut session = Vec::new();
-        // For each entry of `session`, its position in the request.
-        let mut positions = Vec::new();
-        let mut ignored = Vec::new();
         let entries = request.session();
-        for (position, &(id, kind)) in entries.iter().enumerate() {
-            match self.item_index(id) {
-                Some(index) => {
-                    session.push((index, weights.of(kind)));
-                    positions.push(position);
-                }
-                None => ignored.push(IgnoredItem {
-                    position,
-                    id: id.to_string(),
-                    reason: "unknown_item".to_string(),
-                }),
-            }
-        }
+        let (session, positions, ignored) = self.resolve_session(&entries);
         #[cfg(feature = "model")]
         if let (Some(ranker), false) = (&self.ranker, session.is_empty()) {
             let items = self.rank_with_model(&ranker.0, request, &allowed, &session, |at| {
@@ -329,6 +313,89 @@ impl Engine {
         })
     }
 
+    /// The known session entries as (item index, event weight), each one's position in the
+    /// request, and the unknown ones, reported.
+    fn resolve_session(
+        &self,
+        entries: &[(&str, crate::api::EventType)],
+    ) -> (Vec<(u32, f32)>, Vec<usize>, Vec<IgnoredItem>) {
+        let weights = self.model.params().event_weights;
+        let (mut session, mut positions, mut ignored) = (Vec::new(), Vec::new(), Vec::new());
+        for (position, &(id, kind)) in entries.iter().enumerate() {
+            match self.item_index(id) {
+                Some(index) => {
+                    session.push((index, weights.of(kind)));
+                    positions.push(position);
+                }
+                None => ignored.push(unknown_item(position, id)),
+            }
+        }
+        (session, positions, ignored)
+    }
+
+    /// p(click), p(cart), p(purchase) of each known item of `request.items` after the
+    /// session, from the transformer's conversion heads. A bundle without them (co-visitation,
+    /// or a transformer trained without funnel events) answers `unsupported_request`.
+    pub fn predict(&self, request: &PredictRequest) -> Result<PredictResponse, RequestError> {
+        request.validate()?;
+        let unsupported = |why: &str| RequestError::Unsupported {
+            message: format!("predict needs a transformer bundle with conversion heads; {why}"),
+        };
+        #[cfg(not(feature = "model"))]
+        return Err(unsupported("this build of the engine has no transformer"));
+        #[cfg(feature = "model")]
+        {
+            let Some(ranker) = &self.ranker else {
+                return Err(unsupported("this is a co-visitation bundle"));
+            };
+            let ranker = &ranker.0;
+            if !ranker.has_conversion_heads() {
+                return Err(unsupported(
+                    "this transformer was trained without funnel events (no conversion heads)",
+                ));
+            }
+            let (session, _, ignored) = self.resolve_session(&request.session());
+            let history: Vec<u32> = session.iter().map(|s| s.0).collect();
+            let (mut known, mut unknown_items) = (Vec::new(), Vec::new());
+            for (position, id) in request.items.iter().enumerate() {
+                match self.item_index(id) {
+                    Some(index) => known.push((index, id)),
+                    None => unknown_items.push(unknown_item(position, id)),
+                }
+            }
+            let indices: Vec<u32> = known.iter().map(|k| k.0).collect();
+            let probabilities =
+                ranker
+                    .conversion(&history, &indices)
+                    .map_err(|e| RequestError::Internal {
+                        message: e.to_string(),
+                    })?;
+            Ok(PredictResponse {
+                slot: request.slot.clone(),
+                predictions: known
+                    .iter()
+                    .zip(probabilities)
+                    .map(|((_, id), p)| crate::api::Prediction {
+                        id: id.to_string(),
+                        click: p.click,
+                        cart: p.cart,
+                        purchase: p.purchase,
+                    })
+                    .collect(),
+                ignored,
+                unknown_items,
+                context: request.context.clone(),
+            })
+        }
+    }
+
+    /// JSON in, JSON out, as [`Self::recommend_json`].
+    pub fn predict_json(&self, body: &str) -> Result<String, Error> {
+        let request = PredictRequest::from_json(body.as_bytes())?;
+        let response = self.predict(&request)?;
+        Ok(serde_json::to_string(&response).expect("response serialises"))
+    }
+
     /// The transformer's ranking: int8 retrieval over the whole catalog plus co-visitation
     /// candidates, re-scored exactly, best `k` kept. `session` holds (item index, weight);
     /// `id_at` names the request's session entry behind a `session` position.
@@ -351,9 +418,12 @@ impl Engine {
         }
         let keep = |j: u32| !seen[j as usize] && allowed.allows(j);
         let mut candidates = ranker.retrieve(&query, RERANK_CANDIDATES.max(request.k), keep);
-        let covisited = self
-            .model
-            .rank(session, COVISIT_CANDIDATES, request.include_seen, &keep);
+        let covisited = match self.model.num_neighbours() {
+            0 => Vec::new(),
+            _ => self
+                .model
+                .rank(session, COVISIT_CANDIDATES, request.include_seen, &keep),
+        };
         for c in covisited.iter().filter(|c| c.source == Source::Covisit) {
             if !candidates.contains(&c.index) {
                 candidates.push(c.index);
@@ -488,6 +558,14 @@ impl Engine {
         let request = RecommendRequest::from_json(body.as_bytes())?;
         let response = self.recommend(&request)?;
         Ok(serde_json::to_string(&response).expect("response serialises"))
+    }
+}
+
+fn unknown_item(position: usize, id: &str) -> IgnoredItem {
+    IgnoredItem {
+        position,
+        id: id.to_string(),
+        reason: "unknown_item".to_string(),
     }
 }
 
@@ -1091,6 +1169,62 @@ mod model_tests {
         let mut r = request(&["item3"], 3);
         r.filters.categories = Some(vec!["shoes".into()]);
         assert_eq!(e.recommend(&r).unwrap_err().code(), "unsupported_filter");
+    }
+
+    #[test]
+    fn predict_gives_ordered_funnel_probabilities_and_reports_unknown_ids() {
+        let e = engine();
+        let mut request = PredictRequest::new(
+            vec!["item3".into(), "nope".into()],
+            vec!["item1".into(), "zzz".into(), "item2".into()],
+        );
+        request.slot = Some("plp".into());
+        let r = e.predict(&request).unwrap();
+        assert_eq!(r.slot.as_deref(), Some("plp"));
+        let ids: Vec<&str> = r.predictions.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["item1", "item2"]);
+        for p in &r.predictions {
+            assert!(0.0 < p.purchase && p.purchase <= p.cart && p.cart <= p.click && p.click < 1.0);
+        }
+        assert_eq!(
+            (r.ignored[0].position, r.ignored[0].id.as_str()),
+            (1, "nope")
+        );
+        assert_eq!(
+            (r.unknown_items[0].position, r.unknown_items[0].id.as_str()),
+            (1, "zzz")
+        );
+        // A new visitor (no session) gets predictions too, and different ones.
+        let cold = PredictRequest {
+            history: None,
+            ..request.clone()
+        };
+        let cold = e.predict(&cold).unwrap();
+        assert_eq!(cold.predictions.len(), 2);
+        assert_ne!(cold.predictions[0], r.predictions[0]);
+        let err = e.predict(&PredictRequest::new(vec![], vec![])).unwrap_err();
+        assert_eq!((err.code(), err.field()), ("invalid_field", Some("items")));
+        let err = e
+            .predict_json(r#"{"items": ["item1"], "k": 3}"#)
+            .unwrap_err();
+        assert_eq!(err.code(), "unknown_field");
+    }
+
+    #[test]
+    fn predict_without_conversion_heads_says_so() {
+        let ids = ["a", "b"].map(String::from).to_vec();
+        let model = CovisitModel::new(
+            ids,
+            &[1, 2],
+            &[vec![], vec![]],
+            crate::CovisitParams::new(0.5),
+        );
+        let e = Engine::from_bundle(&model.bundle_writer("t".into()).finish()).unwrap();
+        let err = e
+            .predict(&PredictRequest::new(vec![], vec!["a".into()]))
+            .unwrap_err();
+        assert_eq!(err.code(), "unsupported_request");
+        assert!(err.to_string().contains("co-visitation bundle"), "{err}");
     }
 
     #[test]

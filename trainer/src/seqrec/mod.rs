@@ -298,17 +298,8 @@ pub fn rank_cases(
     let bar = crate::progress::bar(cases.len() as u64, what);
     let mut ranks = Vec::with_capacity(cases.len());
     for chunk in cases.chunks(512) {
-        let rows: Vec<Vec<(u32, u32, u32)>> = chunk
-            .iter()
-            .map(|c| {
-                if c.history.is_empty() {
-                    // No history: the model still answers (from position and event embeddings).
-                    vec![(0, EventKind::View as u32, 0)]
-                } else {
-                    history_row(&c.history)
-                }
-            })
-            .collect();
+        let rows: Vec<Vec<(u32, u32, u32)>> =
+            chunk.iter().map(|c| history_row(&c.history)).collect();
         let seq = SeqBatch::from_rows(&rows, model.config().max_len, model.device())?;
         let hidden = model.encode(&seq, table, None)?;
         let states = model.states_at(&hidden, &seq.last_positions())?;

@@ -1,7 +1,7 @@
 //! JS bindings: a thin layer that converts between JS values and the engine's types.
 //! Every error is thrown as a JS `Error` with a stable `code` (and `field` where one is at fault).
 
-use edgerec::{Event, RecommendRequest, RequestError, SimilarRequest};
+use edgerec::{Event, PredictRequest, RecommendRequest, RequestError, SimilarRequest};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -148,6 +148,38 @@ export interface RecommendResponse {
   items: RecommendedItem[];
   ignored: IgnoredItem[];
   /** The request's context, echoed. */
+  context?: Context;
+}
+
+/**
+ * `engine.predict(request)`: how likely the user is to click, add to cart and buy each item,
+ * after the session (`history` or `events`; neither for a new visitor).
+ */
+export interface PredictRequest {
+  slot?: string;
+  history?: string[];
+  events?: Event[];
+  /** The items to score (1 to 200 ids), e.g. the tiles of a page. */
+  items: string[];
+  context?: Context;
+}
+
+/** One item's probabilities: `purchase <= cart <= click` (each step of the funnel multiplies in). */
+export interface Prediction {
+  id: string;
+  click: number;
+  cart: number;
+  purchase: number;
+}
+
+export interface PredictResponse {
+  slot?: string;
+  /** One per known item of `items`, in request order. */
+  predictions: Prediction[];
+  /** Session items the model does not know. */
+  ignored: IgnoredItem[];
+  /** Entries of `items` the model does not know (`position` indexes `items`): no prediction. */
+  unknown_items: IgnoredItem[];
   context?: Context;
 }
 
@@ -391,6 +423,22 @@ impl Engine {
         let response = self
             .inner
             .similar(&request)
+            .map_err(|e| request_error(&e))?;
+        Ok(to_js(&response))
+    }
+
+    /// p(click), p(cart), p(purchase) of each item after the session, from the transformer's
+    /// conversion heads. Throws `unsupported_request` for a bundle without them.
+    #[wasm_bindgen(unchecked_return_type = "PredictResponse")]
+    pub fn predict(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PredictRequest")] request: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let body = object_json(&request, "{\"history\": [\"123\"], \"items\": [\"456\"]}")?;
+        let request = PredictRequest::from_json(body.as_bytes()).map_err(|e| request_error(&e))?;
+        let response = self
+            .inner
+            .predict(&request)
             .map_err(|e| request_error(&e))?;
         Ok(to_js(&response))
     }

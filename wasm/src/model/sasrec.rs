@@ -41,8 +41,12 @@ pub const NUM_GAP_BUCKETS: usize = 22;
 /// A history (item indices, oldest first) as the encoder's input row: every event a `Click`,
 /// no time gap. The trainer encodes every shipped sequence data set this way (they carry no
 /// event types or times it learns from), and serving must encode exactly as training did, so
-/// both call this.
+/// both call this. An empty history becomes one `View` of item 0: the model then answers from
+/// its position and event embeddings alone.
 pub fn history_row(items: &[u32]) -> Vec<(u32, u32, u32)> {
+    if items.is_empty() {
+        return vec![(0, EventKind::View as u32, 0)];
+    }
     items
         .iter()
         .map(|&i| (i, EventKind::Click as u32, 0))

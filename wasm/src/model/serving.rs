@@ -406,6 +406,40 @@ impl ServingModel {
         }
     }
 
+    /// Whether the model has conversion heads (p(click), p(cart), p(purchase)).
+    pub fn has_conversion_heads(&self) -> bool {
+        self.model.config().conversion_hidden > 0
+    }
+
+    /// p(click), p(cart), p(purchase) (ESMM: each the product of the funnel's steps) of each
+    /// of `items` after `history` (item indices, oldest first).
+    pub fn conversion(
+        &self,
+        history: &[u32],
+        items: &[u32],
+    ) -> candle_core::Result<Vec<super::ConversionProbabilities>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = self.batch(history)?;
+        let hidden = self.model.encode(&batch, &self.table, None)?;
+        let state = self.model.states_at(&hidden, &batch.last_positions())?;
+        let states = state.broadcast_as((items.len(), self.model.config().hidden))?;
+        let index = Tensor::from_slice(items, items.len(), &Device::Cpu)?;
+        let candidates = self.table.index_select(&index, 0)?;
+        let logits = self
+            .model
+            .conversion_logits(&states.contiguous()?, &candidates)?;
+        let p = SasRec::conversion_probabilities(&logits)?.to_vec2::<f32>()?;
+        Ok(p.into_iter()
+            .map(|row| super::ConversionProbabilities {
+                click: row[0],
+                cart: row[1],
+                purchase: row[2],
+            })
+            .collect())
+    }
+
     /// Next-item scores `[P, items]` for the last position of each row of `batch`.
     pub fn next_item_scores(&self, batch: &super::SeqBatch) -> candle_core::Result<Tensor> {
         let hidden = self.model.encode(batch, &self.table, None)?;
