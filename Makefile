@@ -36,7 +36,7 @@ lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --exclude edgerec-worker --exclude edgerec-js --all-targets -- -D warnings
 	$(CARGO) clippy -p edgerec -p edgerec-worker --target $(WASM_TARGET) -- -D warnings
-	$(CARGO) clippy -p edgerec -p edgerec-js --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p edgerec -p edgerec-js --features edgerec-js/text --target $(WASM_TARGET) -- -D warnings
 
 rust-test: ## native unit and integration tests
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js

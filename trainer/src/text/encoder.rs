@@ -8,8 +8,10 @@ use anyhow::{anyhow, Context, Result};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 use edgerec::model::bert::{l2_normalize, mean_pool};
+use edgerec::model::text;
+pub use edgerec::model::text::pad_batch;
 use edgerec::model::{BertConfig, BertEncoder};
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::Tokenizer;
 
 pub const CONFIG_FILE: &str = "config.json";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -32,62 +34,34 @@ pub fn read_config(dir: &Path) -> Result<BertConfig> {
 }
 
 /// The folder's tokenizer, truncating to `max_len` tokens and not padding (batches are padded to
-/// their longest text, not to a fixed length).
+/// their longest text, not to a fixed length): the settings of
+/// [`edgerec::model::text::tokenizer_from_bytes`], which the edge uses too.
 pub fn load_tokenizer(dir: &Path, max_len: usize) -> Result<Tokenizer> {
     let path = dir.join(TOKENIZER_FILE);
     let tokenizer = Tokenizer::from_file(&path)
         .map_err(|e| anyhow!("cannot read tokenizer {}: {e}", path.display()))?;
-    configure_tokenizer(tokenizer, max_len)
+    text::configure_tokenizer(tokenizer, max_len).map_err(|e| anyhow!(e))
 }
 
 /// As [`load_tokenizer`], from `tokenizer.json` bytes (e.g. a bundle's `tokenizer` section).
 pub fn tokenizer_from_bytes(json: &[u8], max_len: usize) -> Result<Tokenizer> {
-    let tokenizer =
-        Tokenizer::from_bytes(json).map_err(|e| anyhow!("cannot read the tokenizer: {e}"))?;
-    configure_tokenizer(tokenizer, max_len)
+    text::tokenizer_from_bytes(json, max_len).map_err(|e| anyhow!("cannot read the tokenizer: {e}"))
 }
 
-fn configure_tokenizer(mut tokenizer: Tokenizer, max_len: usize) -> Result<Tokenizer> {
-    tokenizer
-        .with_truncation(Some(TruncationParams {
-            max_length: max_len,
-            ..Default::default()
-        }))
-        .map_err(|e| anyhow!("cannot truncate to {max_len} tokens: {e}"))?;
-    tokenizer.with_padding(None);
-    Ok(tokenizer)
-}
-
-/// Token ids of each text, `[CLS] ... [SEP]`, at most `max_len`.
+/// Token ids of each text, `[CLS] ... [SEP]`, at most `max_len` (as the edge's
+/// [`edgerec::model::text::token_ids`]).
 pub fn tokenize<S: AsRef<str>>(tokenizer: &Tokenizer, texts: &[S]) -> Result<Vec<Vec<u32>>> {
     let bar = crate::progress::bar(texts.len() as u64, "tokenize");
     let out = texts
         .iter()
         .map(|t| {
             bar.inc(1);
-            tokenizer
-                .encode(t.as_ref(), true)
-                .map(|e| e.get_ids().to_vec())
+            text::token_ids(tokenizer, t.as_ref())
                 .map_err(|e| anyhow!("cannot tokenize {:?}: {e}", t.as_ref()))
         })
         .collect();
     bar.finish_and_clear();
     out
-}
-
-/// Ids (batch, longest) and mask (1 token, 0 padding) of a batch of token sequences.
-pub fn pad_batch(seqs: &[&[u32]], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
-    let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
-    let mut ids = vec![0u32; seqs.len() * len];
-    let mut mask = vec![0u32; seqs.len() * len];
-    for (row, seq) in seqs.iter().enumerate() {
-        ids[row * len..row * len + seq.len()].copy_from_slice(seq);
-        mask[row * len..row * len + seq.len()].fill(1);
-    }
-    Ok((
-        Tensor::from_vec(ids, (seqs.len(), len), device)?,
-        Tensor::from_vec(mask, (seqs.len(), len), device)?,
-    ))
 }
 
 /// Batches of indices of similar length (longest first), so that little is spent on padding.

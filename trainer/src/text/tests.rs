@@ -541,3 +541,53 @@ fn the_text_bundle_command_measures_every_variant() {
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// The edge's `TextEmbedder` (wasm, JS) on a bundle of a model folder embeds each text exactly as
+/// the trainer's `TextEncoder` on the folder: the same ids, bit for bit the same vector for a text
+/// alone, the same up to float rounding in the trainer's length-sorted batches.
+fn check_edge_embedder(dir: &Path, texts: &[&str]) {
+    use edgerec::model::text_encoder::{export_text_encoder, TextExportParts};
+    use edgerec::model::{Compute, QuantPolicy, TextEmbedder};
+    let trainer = TextEncoder::load(dir, 64, &Device::Cpu).unwrap();
+    let tokens = tokenize(&trainer.tokenizer, texts).unwrap();
+    let config = read_config(dir).unwrap();
+    let weights: BTreeMap<String, Tensor> =
+        candle_core::safetensors::load(dir.join(WEIGHTS_FILE), &Device::Cpu)
+            .unwrap()
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("pooler."))
+            .collect();
+    let json = std::fs::read(dir.join(TOKENIZER_FILE)).unwrap();
+    let parts = TextExportParts {
+        config: &config,
+        weights: &weights,
+        tokenizer_json: &json,
+        max_len: 64,
+    };
+    let f32 = QuantPolicy::builtin("f32").unwrap();
+    let bytes = export_text_encoder(&parts, &f32, "t".into())
+        .unwrap()
+        .0
+        .finish();
+    let edge = TextEmbedder::from_bundle_bytes(&bytes, None, Compute::Dequantized).unwrap();
+    for (i, (text, ids)) in texts.iter().zip(&tokens).enumerate() {
+        assert_eq!(&edge.tokenize(i, text).unwrap(), ids, "{text:?}");
+        let alone = trainer.embed_tokens(std::slice::from_ref(ids), 1).unwrap();
+        assert_eq!(edge.embed_one(text).unwrap(), alone[0], "{text:?}");
+    }
+    let batched = trainer.embed_tokens(&tokens, 16).unwrap();
+    let d = max_diff(&edge.embed(texts).unwrap(), &batched);
+    assert!(d < 1e-5, "edge batch vs trainer batch: {d}");
+}
+
+#[test]
+fn the_edge_embedder_embeds_as_the_trainer_does() {
+    let reviews = sample();
+    let dir = tiny_model_dir("edge-embedder", &reviews);
+    let texts: Vec<&str> = reviews.iter().take(40).map(|r| r.text.as_str()).collect();
+    check_edge_embedder(&dir, &texts);
+    std::fs::remove_dir_all(&dir).unwrap();
+    if let Some(minilm) = minilm_dir() {
+        check_edge_embedder(&minilm, &texts[..6]);
+    }
+}

@@ -5,6 +5,8 @@ use edgerec::{Event, PredictRequest, RecommendRequest, RequestError, SimilarRequ
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "text")]
+mod text;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"

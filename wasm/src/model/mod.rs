@@ -8,6 +8,8 @@ pub mod sasrec;
 pub mod serving;
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(feature = "text")]
+pub mod text;
 pub mod text_encoder;
 pub mod weights;
 
