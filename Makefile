@@ -35,8 +35,8 @@ test: setup lint rust-test model js worker site node-test ## run every test (wha
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --exclude edgerec-worker --exclude edgerec-js --all-targets -- -D warnings
-	$(CARGO) clippy -p edgerec -p edgerec-worker --target $(WASM_TARGET) -- -D warnings
-	$(CARGO) clippy -p edgerec -p edgerec-js --features edgerec-js/text --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p edgerec --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p edgerec -p edgerec-js -p edgerec-worker --features edgerec-js/text --target $(WASM_TARGET) -- -D warnings
 
 rust-test: ## native unit and integration tests
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js
@@ -98,8 +98,9 @@ worker/build/index.js: $(RUST_SOURCES)
 	cd worker && worker-build --release --no-opt
 	@touch $@
 
-site: $(BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## static assets: demo page, browser engine and Web Worker helper, bundle
+site: $(BUNDLE) $(SASREC_BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## static assets: demo page, browser engine and Web Worker helper, bundles
 	mkdir -p build/site/pkg build/site/edgerec/pkg/web
+	cp $(SASREC_BUNDLE) build/site/models/sasrec.bundle
 	cp web/demo/* build/site/
 	cp build/pkg/web/edgerec_js.js build/pkg/web/edgerec_js_bg.wasm build/site/pkg/
 	cp web/worker-client.js web/engine-worker.js build/site/edgerec/
@@ -109,8 +110,8 @@ bench: $(TRAIN) js ## recommend latency native vs wasm, cold start, .wasm size; 
 	scripts/bench-recommend.sh
 	scripts/bench-model.sh
 
-serve: ## serve what is built, without rebuilding
-	npx wrangler dev --ip 127.0.0.1 --port $(PORT)
+serve: ## serve what is built, without rebuilding (WRANGLER_ARGS="--var EDGEREC_BUNDLE:/models/sasrec.bundle" for the transformer)
+	npx wrangler dev --ip 127.0.0.1 --port $(PORT) $(WRANGLER_ARGS)
 
 eval-model: $(TRAIN) ## train + evaluate the transformer on full DIGINETICA and Amazon Beauty (about an hour)
 	SHARED=$(SHARED) scripts/eval-model.sh

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { Engine, bundleBytes, startWorker } from "./helpers.mjs";
+import { Engine, bundleBytes, sasrecBundleBytes, startWorker } from "./helpers.mjs";
 
 let worker;
 let browser;
@@ -86,6 +86,37 @@ test("the Web Worker helper runs the engine off the main thread and answers like
   assert.deepEqual(got.error, { isError: true, code: "invalid_field", field: "k" });
   assert.equal(got.info.modelKind, "covisit");
   assert.equal(got.info.itemCount, node.itemCount);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the transformer runs on-device in Chromium, in a Web Worker, exactly as in Node", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(worker.base);
+  const history = ["21115", "28626", "37747"];
+  const got = await page.evaluate(async (history) => {
+    const { createEngineWorker } = await import("/edgerec/worker-client.js");
+    const engine = await createEngineWorker({ bundleUrl: "/models/sasrec.bundle", engineOptions: { compute: "dequantized" } });
+    const answer = await engine.recommend({ history, k: 10 });
+    const similar = await engine.similar({ item: history[0], k: 5 });
+    let predictError;
+    try {
+      await engine.predict({ history, items: [history[0]] });
+    } catch (e) {
+      predictError = e.code;
+    }
+    engine.terminate();
+    return { info: engine.info, answer, similar, predictError };
+  }, history);
+  const node = new Engine(sasrecBundleBytes());
+  // The same wasm in V8 on both sides: bit for bit the same answer.
+  assert.deepEqual(got.answer, JSON.parse(JSON.stringify(node.recommend({ history, k: 10 }))));
+  assert.deepEqual(got.similar, JSON.parse(JSON.stringify(node.similar({ item: history[0], k: 5 }))));
+  assert.ok(got.answer.items.every((i) => i.source === "model"));
+  assert.equal(got.predictError, "unsupported_request");
+  assert.equal(got.info.modelKind, "sasrec");
   assert.deepEqual(errors, []);
   await page.close();
 });

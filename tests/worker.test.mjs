@@ -1,7 +1,7 @@
 // The worker running in workerd (through `wrangler dev`), over real HTTP on 127.0.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { nativeAnswers, f32, startWorker, testPublicKey } from "./helpers.mjs";
+import { nativeAnswers, nativeSasrecAnswers, f32, startWorker, testPublicKey } from "./helpers.mjs";
 
 const port = Number(process.env.EDGEREC_TEST_PORT ?? 8797);
 let base;
@@ -100,6 +100,45 @@ test("the demo page and the browser engine are served", async () => {
   const wasm = await fetch(`${base}/pkg/edgerec_js_bg.wasm`);
   assert.equal(wasm.status, 200);
   assert.equal(new Uint8Array(await wasm.arrayBuffer())[0], 0x00);
+});
+
+const postTo = async (route, body, at = base) => {
+  const res = await fetch(`${at}${route}`, { method: "POST", body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+};
+
+test("similar and predict over HTTP, with errors naming the problem", async () => {
+  const similar = await postTo("/v1/similar", { item: "21115", k: 5 });
+  assert.equal(similar.status, 200);
+  assert.equal(similar.body.item, "21115");
+  assert.ok(similar.body.items.length > 0 && similar.body.items.every((i) => i.source === "covisit"));
+  const unknown = await postTo("/v1/similar", { item: "no-such-item" });
+  assert.deepEqual([unknown.status, unknown.body.error.code, unknown.body.error.field], [400, "unknown_value", "item"]);
+  const predict = await postTo("/v1/predict", { history: ["21115"], items: ["28626"] });
+  assert.deepEqual([predict.status, predict.body.error.code], [422, "unsupported_request"]);
+  const badPredict = await postTo("/v1/predict", { history: ["21115"], items: [] });
+  assert.deepEqual([badPredict.status, badPredict.body.error.field], [400, "items"]);
+  const wrongMethod = await fetch(`${base}/v1/similar`);
+  assert.equal(wrongMethod.status, 405);
+});
+
+test("a worker pointed at the transformer bundle ranks with it", async () => {
+  // A second workerd serving build/site/models/sasrec.bundle (EDGEREC_BUNDLE).
+  const model = await startWorker(port + 2, { args: ["--var", "EDGEREC_BUNDLE:/models/sasrec.bundle"] });
+  try {
+    const health = await (await fetch(`${model.base}/v1/health`)).json();
+    assert.equal(health.model_kind, "sasrec");
+    const { request, response } = nativeSasrecAnswers()[0];
+    const res = await postTo("/v1/recommend", request, model.base);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.items.map((i) => i.id), response.items.map((i) => i.id));
+    assert.ok(res.body.items.every((i) => i.source === "model"));
+    const similar = await postTo("/v1/similar", { item: response.items[0].id, k: 5 }, model.base);
+    assert.equal(similar.status, 200);
+    assert.ok(similar.body.items.every((i) => i.source === "model"));
+  } finally {
+    model.stop();
+  }
 });
 
 test("a worker configured with a public key refuses the unsigned bundle, naming why", async () => {

@@ -4,7 +4,7 @@ let engine;
 let session;
 
 const methods = {
-  async init({ moduleUrl, bundle, bundleUrl }) {
+  async init({ moduleUrl, bundle, bundleUrl, engineOptions }) {
     const url = moduleUrl ?? new URL("./pkg/web/edgerec_js.js", import.meta.url).href;
     const wasm = await import(url);
     await wasm.default();
@@ -14,11 +14,13 @@ const methods = {
       if (!response.ok) throw Object.assign(new Error(`fetching ${bundleUrl} returned HTTP ${response.status}`), { code: "bundle_unavailable" });
       bytes = new Uint8Array(await response.arrayBuffer());
     }
-    engine = new wasm.Engine(bytes);
+    engine = new wasm.Engine(bytes, engineOptions);
     session = new wasm.Session();
     return { itemCount: engine.itemCount, hasCatalog: engine.hasCatalog, modelKind: engine.manifest().model_kind };
   },
   recommend: (request) => engine.recommend(request),
+  similar: (request) => engine.similar(request),
+  predict: (request) => engine.predict(request),
   track: (event) => {
     session.track(event);
     return session.length;

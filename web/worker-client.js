@@ -22,7 +22,7 @@ export async function createEngineWorker(options = {}) {
   const workerUrl = options.workerUrl ?? new URL("./engine-worker.js", import.meta.url);
   const worker = new Worker(workerUrl, { type: "module" });
   const client = new EngineWorker(worker);
-  const init = { moduleUrl: options.moduleUrl && String(options.moduleUrl) };
+  const init = { moduleUrl: options.moduleUrl && String(options.moduleUrl), engineOptions: options.engineOptions };
   if (options.bundle) init.bundle = options.bundle instanceof Uint8Array ? options.bundle : new Uint8Array(options.bundle);
   else if (options.bundleUrl) init.bundleUrl = String(new URL(options.bundleUrl, globalThis.location?.href));
   else throw new TypeError("createEngineWorker needs `bundleUrl` or `bundle`");
@@ -69,6 +69,14 @@ export class EngineWorker {
   /** `Engine.recommend` in the worker. */
   recommend(request) {
     return this.call("recommend", request);
+  }
+  /** `Engine.similar` in the worker. */
+  similar(request) {
+    return this.call("similar", request);
+  }
+  /** `Engine.predict` in the worker. */
+  predict(request) {
+    return this.call("predict", request);
   }
   /** Adds an event to the session the worker keeps (`Session.track`). */
   track(event) {

@@ -103,13 +103,13 @@ impl Engine {
         bytes: &[u8],
         trusted: Option<&TrustedKey>,
     ) -> Result<Self, BundleError> {
-        Self::load(
-            bytes,
-            &LoadOptions {
-                trusted: trusted.cloned(),
-                ..LoadOptions::default()
-            },
-        )
+        // Without the `model` feature `trusted` is the only field.
+        #[allow(clippy::needless_update)]
+        let options = LoadOptions {
+            trusted: trusted.cloned(),
+            ..LoadOptions::default()
+        };
+        Self::load(bytes, &options)
     }
 
     /// Verifies and loads a bundle as `options` say.

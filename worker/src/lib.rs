@@ -1,20 +1,25 @@
 //! The Cloudflare Worker: HTTP glue around `edgerec::Engine`.
 //!
-//! Routes:
+//! Routes (JSON in, JSON out; errors are `{"error": {"code", "message", "field"?}}`):
 //! - `POST /v1/recommend`: body `{"history": [...], "k": 20}`, answers `{"items": [...], "ignored": [...]}`.
+//! - `POST /v1/similar`: body `{"item": "...", "k": 20}`, answers `{"item", "items": [...]}`.
+//! - `POST /v1/predict`: body `{"history": [...], "items": [...]}`, answers `{"predictions": [...]}`
+//!   (a transformer bundle with conversion heads; otherwise 422 `unsupported_request`).
 //! - `GET /v1/health`: the loaded model's manifest summary.
 //!
-//! The bundle is a static asset (`/models/model.bundle`, see `wrangler.toml`), fetched and verified
-//! once per isolate; models can therefore be replaced without rebuilding the worker.
+//! The bundle is a static asset (`/models/model.bundle`, or the path in the `EDGEREC_BUNDLE`
+//! variable; see `wrangler.toml`), fetched and verified once per isolate; models can therefore be
+//! replaced without rebuilding the worker. Co-visitation and transformer bundles both load.
 
 use std::sync::OnceLock;
 
-use edgerec::{Engine, MAX_REQUEST_BYTES};
+use edgerec::{Engine, RequestError, MAX_REQUEST_BYTES};
+use serde::Serialize;
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
-/// Where the bundle lives among the static assets.
-const BUNDLE_PATH: &str = "/models/model.bundle";
+/// Where the bundle lives among the static assets, unless `EDGEREC_BUNDLE` says otherwise.
+const DEFAULT_BUNDLE_PATH: &str = "/models/model.bundle";
 
 /// One engine per isolate; workers are single-threaded, so no lock is ever contended.
 static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -32,25 +37,35 @@ async fn engine(env: &Env) -> std::result::Result<&'static Engine, Result<Respon
         return Ok(engine);
     }
     let unavailable = |code: &str, message: String| Err(error_response(503, code, None, &message));
+    let bundle_path = env
+        .var("EDGEREC_BUNDLE")
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| DEFAULT_BUNDLE_PATH.to_string());
+    if !bundle_path.starts_with('/') {
+        return unavailable(
+            "model_unavailable",
+            format!("EDGEREC_BUNDLE must be an asset path starting with `/`, got `{bundle_path}`"),
+        );
+    }
     let assets = match env.assets("ASSETS") {
         Ok(assets) => assets,
         Err(e) => return unavailable("model_unavailable", format!("no ASSETS binding: {e}")),
     };
     let mut response = match assets
-        .fetch(format!("https://assets.local{BUNDLE_PATH}"), None)
+        .fetch(format!("https://assets.local{bundle_path}"), None)
         .await
     {
         Ok(r) if r.status_code() == 200 => r,
         Ok(r) => {
             return unavailable(
                 "model_unavailable",
-                format!("fetching {BUNDLE_PATH} returned HTTP {}", r.status_code()),
+                format!("fetching {bundle_path} returned HTTP {}", r.status_code()),
             )
         }
         Err(e) => {
             return unavailable(
                 "model_unavailable",
-                format!("fetching {BUNDLE_PATH} failed: {e}"),
+                format!("fetching {bundle_path} failed: {e}"),
             )
         }
     };
@@ -59,7 +74,7 @@ async fn engine(env: &Env) -> std::result::Result<&'static Engine, Result<Respon
         Err(e) => {
             return unavailable(
                 "model_unavailable",
-                format!("reading {BUNDLE_PATH} failed: {e}"),
+                format!("reading {bundle_path} failed: {e}"),
             )
         }
     };
@@ -79,7 +94,23 @@ async fn engine(env: &Env) -> std::result::Result<&'static Engine, Result<Respon
     }
 }
 
-async fn recommend(mut req: Request, env: &Env) -> Result<Response> {
+/// The HTTP status of a request the engine refused.
+fn request_status(e: &RequestError) -> u16 {
+    match e {
+        RequestError::TooLarge { .. } => 413,
+        RequestError::Unsupported { .. } => 422,
+        RequestError::Internal { .. } => 500,
+        _ => 400,
+    }
+}
+
+/// One JSON endpoint: size check, parse (errors name the field), load the engine, answer.
+async fn answer<Q, A: Serialize>(
+    mut req: Request,
+    env: &Env,
+    parse: fn(&[u8]) -> std::result::Result<Q, RequestError>,
+    run: fn(&Engine, &Q) -> std::result::Result<A, RequestError>,
+) -> Result<Response> {
     // Refuse oversized bodies before reading them when the client declares the length.
     if let Some(length) = req
         .headers()
@@ -93,24 +124,17 @@ async fn recommend(mut req: Request, env: &Env) -> Result<Response> {
         }
     }
     let body = req.bytes().await?;
-    let request = match edgerec::RecommendRequest::from_json(&body) {
+    let request = match parse(&body) {
         Ok(r) => r,
-        Err(e) => {
-            let status = if e.code() == "body_too_large" {
-                413
-            } else {
-                400
-            };
-            return error_response(status, e.code(), e.field(), &e.to_string());
-        }
+        Err(e) => return error_response(request_status(&e), e.code(), e.field(), &e.to_string()),
     };
     let engine = match engine(env).await {
         Ok(engine) => engine,
         Err(response) => return response,
     };
-    match engine.recommend(&request) {
+    match run(engine, &request) {
         Ok(answer) => Response::from_json(&answer),
-        Err(e) => error_response(400, e.code(), e.field(), &e.to_string()),
+        Err(e) => error_response(request_status(&e), e.code(), e.field(), &e.to_string()),
     }
 }
 
@@ -134,9 +158,35 @@ async fn health(env: &Env) -> Result<Response> {
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
-        (Method::Post, "/v1/recommend") => recommend(req, &env).await,
+        (Method::Post, "/v1/recommend") => {
+            answer(
+                req,
+                &env,
+                edgerec::RecommendRequest::from_json,
+                Engine::recommend,
+            )
+            .await
+        }
+        (Method::Post, "/v1/similar") => {
+            answer(
+                req,
+                &env,
+                edgerec::SimilarRequest::from_json,
+                Engine::similar,
+            )
+            .await
+        }
+        (Method::Post, "/v1/predict") => {
+            answer(
+                req,
+                &env,
+                edgerec::PredictRequest::from_json,
+                Engine::predict,
+            )
+            .await
+        }
         (Method::Get, "/v1/health") => health(&env).await,
-        (_, "/v1/recommend") | (_, "/v1/health") => error_response(
+        (_, "/v1/recommend" | "/v1/similar" | "/v1/predict" | "/v1/health") => error_response(
             405,
             "method_not_allowed",
             None,

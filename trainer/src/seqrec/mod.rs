@@ -13,9 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
-use edgerec::model::{
-    history_row, Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig, SeqBatch,
-};
+use edgerec::model::{history_row, Dropout, ItemFeatures, SasRec, SasRecConfig, SeqBatch};
 use serde::{Deserialize, Serialize};
 
 use crate::ranking::metrics::{MetricConvention, Rank};
