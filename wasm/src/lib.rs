@@ -25,9 +25,9 @@ mod session;
 
 pub use api::{
     Context, Contribution, Device, Event, EventType, Explanation, Filters, IgnoredItem, ItemInfo,
-    PredictRequest, PredictResponse, Prediction, PriceRange, RecommendRequest, RecommendResponse, RecommendedItem, SimilarItem, SimilarRequest,
-    SimilarResponse, Source, MAX_EXCLUDE, MAX_EXPLAIN, MAX_FILTER_CATEGORIES, MAX_HISTORY, MAX_K,
-    MAX_NAME_BYTES, MAX_REQUEST_BYTES,
+    PredictRequest, PredictResponse, Prediction, PriceRange, RecommendRequest, RecommendResponse,
+    RecommendedItem, SimilarItem, SimilarRequest, SimilarResponse, Source, MAX_EXCLUDE,
+    MAX_EXPLAIN, MAX_FILTER_CATEGORIES, MAX_HISTORY, MAX_K, MAX_NAME_BYTES, MAX_REQUEST_BYTES,
 };
 pub use bundle::{
     Bundle, BundleSigner, BundleWriter, Manifest, SectionEntry, TrustedKey, FLAG_SIGNED,
