@@ -153,6 +153,44 @@ if model_bench.exists():
                    f"{n['load_ms']:.0f} / {w['load_ms']:.0f} | {w['rss_mib']:.0f} |")
     out += ["", f"`.wasm` with the model: {b['wasm_size']['raw_bytes']:,} bytes raw, {b['wasm_size']['gzip_bytes']:,} gzip.", ""]
 
+embed_bench = root / "results" / "bench" / "embed.json"
+if embed_bench.exists():
+    b = json.loads(embed_bench.read_text())
+    t = b["tokens"]
+    out += ["## Benchmark: sentence embedding in Node, edgerec vs Transformers.js", "",
+            f"{b['benchmark']}. Texts: {t['mean_embedded']:.1f} tokens on average after truncation to {t['max_len']} "
+            f"(the bundles' `max_len`; every engine truncates there; {t['truncated_texts']} texts were cut, "
+            f"{t['mean_untruncated']:.1f} tokens before). Cosine: to the {b['reference']}. Machine: {b['machine']['cpus']} cores "
+            f"({b['machine']['note']}); Node {b['node']}; " + ", ".join(f"{k} {v}" for k, v in b["versions"].items())
+            + f". Transformers.js model: {b['onnx_model']['note']}. Command: `{b['command']}` ({b['created_at'][:10]}).", "",
+            "| engine | model MiB | load ms | first call ms | p50 ms | p99 ms | mean cosine | min cosine | peak RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in b["results"]:
+        if "error" in r:
+            out.append(f"| {r['name']} | failed: {r['error']} | | | | | | | |")
+            continue
+        out.append(f"| {r['name']} | {r['model_bytes'] / 2**20:.2f} | {r['load_ms']:.0f} | {r['first_ms']:.0f} | "
+                   f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['mean_cosine']:.4f} | {r['min_cosine']:.4f} | {r['peak_rss_mib']:.0f} |")
+    out += ["", "`.wasm`: " + "; ".join(f"{k} {s['raw_bytes']:,} bytes raw, {s['gzip_bytes']:,} gzip"
+                                         for k, s in b["wasm_size"].items()) + ".", ""]
+    if b.get("length_scan"):
+        names = [k for k in b["length_scan"][0] if k not in ("words", "mean_tokens")]
+        out += ["p50 ms by text length (the first 60 texts cut to their first 4, 12, 30 or all words; these engines "
+                "loaded in one process and called in turn, so a busy machine slows them alike):", "",
+                "| tokens | " + " | ".join(names) + " |", "|---:|" + "---:|" * len(names)]
+        for r in b["length_scan"]:
+            out.append(f"| {r['mean_tokens']:.1f} | " + " | ".join(f"{r[n]:.1f}" for n in names) + " |")
+        out.append("")
+    out += ["Where edgerec's time goes (`node --cpu-prof`, q8 dequantized, 56-token texts): f32 matrix products "
+            "(the `gemm` crate's SIMD128 micro-kernel and its operand packing) about 77% of a call, element-wise ops "
+            "13%, exp/erf (softmax, GELU) 8%, tokenization under 1%; on 8-token texts packing the weight matrices "
+            "alone is 37% (gemm re-packs every weight on every call). onnxruntime-web multiplies int8 by int8 "
+            "(dynamic activation quantization), which needs fewer SIMD instructions per multiply-add than f32; "
+            "candle's `QMatMul` (`quantized`) is slower still in wasm (a dot product per output, no register "
+            "tiling). The `-L4`/`-L3` rows keep the first 4/3 layers: a different embedding (low cosine to the "
+            "6-layer one), kept for speed; the text-bundle probe's AUC held with 4 layers "
+            "(`results/quantize/womens-reviews-text.json`).", ""]
+
 # Quantization (results/quantize/*.json): each policy's bundle loaded back through the edge's loader
 # and scored on the same test split as the f32 bundle.
 QUANT_TARGETS = {"q8": 0.5, "q4": 2.0}  # most relative loss allowed, percent (issue 5)
