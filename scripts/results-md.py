@@ -139,18 +139,24 @@ if bench.exists():
 model_bench = root / "results" / "bench" / "model.json"
 if model_bench.exists():
     b = json.loads(model_bench.read_text())
-    out += ["## Benchmark: the transformer's compute paths (native and wasm)", "",
+    out += ["## Benchmark: recommend with the transformer (edge engine, native and wasm)", "",
             f"{b['benchmark']}; {b['results'][0]['wasm']['requests']} real test prefixes; machine: "
-            f"{b['machine']['cpus']} cores ({b['machine']['note']}); Node {b['node']}. Command: `{b['command']}`. "
-            "`dequantized`: weights turned into f32 once at load; `quantized`: QMatMul on the quantized blocks. "
-            "Native runs one thread (as an isolate does).", "",
-            "| bundle | compute | native p50 µs | native p99 µs | wasm p50 µs | wasm p99 µs | wasm/native p50 | load ms native / wasm | Node RSS MiB |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+            f"{b['machine']['cpus']} cores ({b['machine']['note']}); Node {b['node']}. Command: `{b['command']}` "
+            f"({b['created_at'][:10]}). `dequantized`: weights turned into f32 once at load; `quantized`: QMatMul on "
+            "the quantized blocks. Native runs one thread (as an isolate does). Cold start: instantiate the module, "
+            "load and verify the bundle, answer the first request, in a fresh Node process.", "",
+            "| bundle | compute | native p50 µs | native p99 µs | wasm p50 µs | wasm p99 µs | wasm/native p50 | load ms native / wasm | cold start ms (wasm) | Node RSS MiB |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in b["results"]:
         n, w = r["native"], r["wasm"]
+        cold = w.get("cold_start_ms", {}).get("total", float("nan"))
         out.append(f"| {r['policy']} ({r['bundle_bytes'] / 2**20:.2f} MiB) | {r['compute']} | {n['p50_us']:.0f} | {n['p99_us']:.0f} | "
                    f"{w['p50_us']:.0f} | {w['p99_us']:.0f} | {r['ratio_wasm_over_native_p50']:.2f} | "
-                   f"{n['load_ms']:.0f} / {w['load_ms']:.0f} | {w['rss_mib']:.0f} |")
+                   f"{n['load_ms']:.0f} / {w['load_ms']:.0f} | {cold:.0f} | {w['rss_mib']:.0f} |")
+    exact = b["results"][0].get("native_exact_full_scoring")
+    if exact:
+        out += ["", f"For comparison, scoring every item exactly in f32 instead of int8 retrieval + re-scoring "
+                f"({b['results'][0]['policy']}, native): p50 {exact['p50_us']:.0f} µs, p99 {exact['p99_us']:.0f} µs."]
     out += ["", f"`.wasm` with the model: {b['wasm_size']['raw_bytes']:,} bytes raw, {b['wasm_size']['gzip_bytes']:,} gzip.", ""]
 
 embed_bench = root / "results" / "bench" / "embed.json"

@@ -239,7 +239,7 @@ mod tests {
             skip in 1u32..5,
         ) {
             let rows = Int8Rows::quantize(&data, 7);
-            let keep = |r: u32| r % skip != 0 || skip == 1;
+            let keep = |r: u32| !r.is_multiple_of(skip) || skip == 1;
             let got: Vec<u32> = rows.top(&query, n, keep).into_iter().map(|x| x.0).collect();
             prop_assert_eq!(got, brute_top(&rows, &query, n, keep));
         }
