@@ -12,9 +12,9 @@
 //! included), `pooling` (`mean`) and `normalize` (L2-normalised sentence embeddings); `counts`
 //! hold `vocab`, `tensors` and `layers`.
 //!
-//! The engine does not tokenize (that needs the `tokenizers` crate, which stays out of it): it
-//! checks that the tokenizer's vocabulary is the one the weights were made for, and hands the
-//! JSON to whoever tokenizes (the trainer natively, a JS tokenizer at the edge).
+//! This loader does not tokenize: it checks that the tokenizer's vocabulary is the one the weights
+//! were made for. Text in, vector out is [`super::text::TextEmbedder`] (feature `text`, which adds
+//! the `tokenizers` crate), whose tokenizer settings the trainer shares.
 
 use std::collections::BTreeMap;
 
