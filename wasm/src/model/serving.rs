@@ -124,8 +124,10 @@ pub struct ServingModel {
     pub policy: QuantPolicy,
     pub compute: Compute,
     index_of: HashMap<String, u32>,
-    /// [`SasRec::scoring_table`] of `table`, made once at load.
-    scoring: Tensor,
+    /// [`SasRec::scoring_table`] of `table`, for scoring every item exactly
+    /// ([`Self::next_item_scores`]): made on first use, since the engine's retrieval never needs
+    /// it (11 MB for DIGINETICA, and a strided copy at load).
+    scoring: std::sync::OnceLock<Tensor>,
     /// The scoring table item-major (`[items, hidden]`, normalised for a cosine head): the
     /// exact re-scoring of retrieved candidates reads rows from it.
     rows: Vec<f32>,
@@ -173,7 +175,18 @@ impl ServingModel {
         }
         let item_ids = item_ids_section(bundle, n_items)?;
         let popularity_order = popularity_section(bundle, n_items)?;
-        let table = read_item_table(bundle, &params.policy, cfg.num_items, cfg.hidden)?;
+        let table_values = read_item_table(bundle, &params.policy, cfg.num_items, cfg.hidden)?;
+        // The cosine head's item side, item-major, straight from the values (what
+        // `SasRec::scoring_table` computes, without its transposed copy).
+        let mut rows = table_values.clone();
+        if cfg.temperature > 0.0 {
+            rows.chunks_exact_mut(cfg.hidden).for_each(normalize);
+        }
+        let table = Tensor::from_vec(table_values, (cfg.num_items, cfg.hidden), &Device::Cpu)
+            .map_err(|e| BundleError::InvalidSection {
+                name: "item_vectors".into(),
+                problem: e.to_string(),
+            })?;
 
         // Each layer has tensors of its own: more layers than the manifest counts tensors cannot
         // match, and would only make the shape walk long.
@@ -198,17 +211,9 @@ impl ServingModel {
             .enumerate()
             .map(|(i, id)| (id.clone(), i as u32))
             .collect();
-        let scoring = model
-            .scoring_table(&table)
-            .map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
-        let rows: Vec<f32> = scoring
-            .t()
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1())
-            .map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
         let index = Int8Rows::quantize(&rows, cfg.hidden);
         Ok(ServingModel {
-            scoring,
+            scoring: std::sync::OnceLock::new(),
             rows,
             index,
             model,
@@ -222,13 +227,13 @@ impl ServingModel {
     }
 }
 
-/// `item_vectors` (+ `item_scales`) as an f32 tensor `[items, hidden]`, values checked.
+/// `item_vectors` (+ `item_scales`) as f32 values `[items, hidden]`, row-major, checked.
 fn read_item_table(
     bundle: &Bundle<'_>,
     policy: &QuantPolicy,
     n_items: usize,
     hidden: usize,
-) -> Result<Tensor, BundleError> {
+) -> Result<Vec<f32>, BundleError> {
     let vectors = bundle.section("item_vectors")?;
     let expected_values = n_items.checked_mul(hidden).ok_or_else(|| {
         BundleError::ManifestMismatch(format!(
@@ -287,12 +292,7 @@ fn read_item_table(
         }
         values
     };
-    Tensor::from_vec(data, (n_items, hidden), &Device::Cpu).map_err(|e| {
-        BundleError::InvalidSection {
-            name: "item_vectors".into(),
-            problem: e.to_string(),
-        }
-    })
+    Ok(data)
 }
 
 impl ServingModel {
@@ -444,7 +444,14 @@ impl ServingModel {
     pub fn next_item_scores(&self, batch: &super::SeqBatch) -> candle_core::Result<Tensor> {
         let hidden = self.model.encode(batch, &self.table, None)?;
         let states = self.model.states_at(&hidden, &batch.last_positions())?;
-        self.model.next_item_logits_with(&states, &self.scoring)
+        let scoring = match self.scoring.get() {
+            Some(scoring) => scoring,
+            None => {
+                let scoring = self.model.scoring_table(&self.table)?;
+                self.scoring.get_or_init(|| scoring)
+            }
+        };
+        self.model.next_item_logits_with(&states, scoring)
     }
 }
 
