@@ -21,13 +21,19 @@ after(async () => {
   worker?.stop();
 });
 
-const column = (page, where) => page.$$eval(`#${where}-out tr td:nth-child(2)`, (cells) => cells.map((c) => c.textContent));
-
-test("edge and on-device answers agree with the engine in Node", async () => {
+/** A fresh page at `path` of the served site, collecting uncaught page errors. */
+const open = async (path) => {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${worker.base}/#run`);
+  await page.goto(`${worker.base}${path}`);
+  return { page, errors };
+};
+
+const column = (page, where) => page.$$eval(`#${where}-out tr td:nth-child(2)`, (cells) => cells.map((c) => c.textContent));
+
+test("edge and on-device answers agree with the engine in Node", async () => {
+  const { page, errors } = await open("/#run");
   await page.waitForFunction(() => document.querySelectorAll("#edge-out tr").length > 1 && document.querySelectorAll("#device-out tr").length > 1);
   const edge = await column(page, "edge");
   const device = await column(page, "device");
@@ -56,10 +62,7 @@ test("a bad request shows the engine's error on both sides", async () => {
 });
 
 test("the Web Worker helper runs the engine off the main thread and answers like Node", async () => {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(worker.base);
+  const { page, errors } = await open("/");
   const history = ["21115", "28626", "37747"];
   const got = await page.evaluate(async (history) => {
     const { createEngineWorker } = await import("/edgerec/worker-client.js");
@@ -91,10 +94,7 @@ test("the Web Worker helper runs the engine off the main thread and answers like
 });
 
 test("the transformer runs on-device in Chromium, in a Web Worker, exactly as in Node", async () => {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(worker.base);
+  const { page, errors } = await open("/");
   const history = ["21115", "28626", "37747"];
   const got = await page.evaluate(async (history) => {
     const { createEngineWorker } = await import("/edgerec/worker-client.js");

@@ -318,6 +318,20 @@ fn bundle_error(e: edgerec::BundleError) -> JsValue {
     js_error(e.code(), None, &e.to_string())
 }
 
+/// One engine call from JS: the value to JSON (so every front end parses alike), parse and
+/// validate (errors name the field), run, and the answer back as a JS value.
+fn answer<Q, A: Serialize>(
+    request: &JsValue,
+    example: &'static str,
+    parse: fn(&[u8]) -> Result<Q, RequestError>,
+    run: impl FnOnce(&Q) -> Result<A, RequestError>,
+) -> Result<JsValue, JsValue> {
+    let body = object_json(request, example)?;
+    let request = parse(body.as_bytes()).map_err(|e| request_error(&e))?;
+    let response = run(&request).map_err(|e| request_error(&e))?;
+    Ok(to_js(&response))
+}
+
 const REQUEST_EXAMPLE: &str = "{\"history\": [\"123\"], \"k\": 20}";
 
 fn to_js<T: Serialize>(value: &T) -> JsValue {
@@ -379,14 +393,12 @@ impl Engine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendRequest")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let body = object_json(&request, REQUEST_EXAMPLE)?;
-        let request =
-            RecommendRequest::from_json(body.as_bytes()).map_err(|e| request_error(&e))?;
-        let response = self
-            .inner
-            .recommend(&request)
-            .map_err(|e| request_error(&e))?;
-        Ok(to_js(&response))
+        answer(
+            &request,
+            REQUEST_EXAMPLE,
+            RecommendRequest::from_json,
+            |r| self.inner.recommend(r),
+        )
     }
 
     /// Recommends for a tracked `Session`: the request carries everything but the session
@@ -420,13 +432,12 @@ impl Engine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "SimilarRequest")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let body = object_json(&request, "{\"item\": \"123\", \"k\": 20}")?;
-        let request = SimilarRequest::from_json(body.as_bytes()).map_err(|e| request_error(&e))?;
-        let response = self
-            .inner
-            .similar(&request)
-            .map_err(|e| request_error(&e))?;
-        Ok(to_js(&response))
+        answer(
+            &request,
+            "{\"item\": \"123\", \"k\": 20}",
+            SimilarRequest::from_json,
+            |r| self.inner.similar(r),
+        )
     }
 
     /// p(click), p(cart), p(purchase) of each item after the session, from the transformer's
@@ -436,13 +447,12 @@ impl Engine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PredictRequest")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let body = object_json(&request, "{\"history\": [\"123\"], \"items\": [\"456\"]}")?;
-        let request = PredictRequest::from_json(body.as_bytes()).map_err(|e| request_error(&e))?;
-        let response = self
-            .inner
-            .predict(&request)
-            .map_err(|e| request_error(&e))?;
-        Ok(to_js(&response))
+        answer(
+            &request,
+            "{\"history\": [\"123\"], \"items\": [\"456\"]}",
+            PredictRequest::from_json,
+            |r| self.inner.predict(r),
+        )
     }
 
     /// The bundle's model: "covisit" (co-visitation lists) or "sasrec" (the transformer).

@@ -123,7 +123,9 @@ pub struct ServingModel {
     pub popularity_order: Vec<u32>,
     pub policy: QuantPolicy,
     pub compute: Compute,
-    index_of: HashMap<String, u32>,
+    /// Item id -> index, made on first use: the engine keeps its own, so serving through it
+    /// never builds this one.
+    index_of: std::sync::OnceLock<HashMap<String, u32>>,
     /// [`SasRec::scoring_table`] of `table`, for scoring every item exactly
     /// ([`Self::next_item_scores`]): made on first use, since the engine's retrieval never needs
     /// it (11 MB for DIGINETICA, and a strided copy at load).
@@ -206,11 +208,6 @@ impl ServingModel {
             weights.quantized(compute).as_ref(),
         )
         .map_err(|e| BundleError::ManifestMismatch(e.to_string()))?;
-        let index_of = item_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), i as u32))
-            .collect();
         let index = Int8Rows::quantize(&rows, cfg.hidden);
         Ok(ServingModel {
             scoring: std::sync::OnceLock::new(),
@@ -222,7 +219,7 @@ impl ServingModel {
             popularity_order,
             policy: params.policy,
             compute,
-            index_of,
+            index_of: std::sync::OnceLock::new(),
         })
     }
 }
@@ -297,7 +294,17 @@ fn read_item_table(
 
 impl ServingModel {
     pub fn item_index(&self, id: &str) -> Option<u32> {
-        self.index_of.get(id).copied()
+        self.index_of().get(id).copied()
+    }
+
+    fn index_of(&self) -> &HashMap<String, u32> {
+        self.index_of.get_or_init(|| {
+            self.item_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), i as u32))
+                .collect()
+        })
     }
 
     /// The `k` best next items (ids and scores, best first, ties by item index) after a history
@@ -306,7 +313,7 @@ impl ServingModel {
     pub fn recommend(&self, history: &[&str], k: usize) -> candle_core::Result<NextItems> {
         let (known, unknown): (Vec<&str>, Vec<&str>) = history
             .iter()
-            .partition(|id| self.index_of.contains_key(**id));
+            .partition(|id| self.index_of().contains_key(**id));
         let unknown: Vec<String> = unknown.into_iter().map(str::to_string).collect();
         if known.is_empty() {
             let popular = self.popularity_order.iter().take(k);
@@ -318,7 +325,7 @@ impl ServingModel {
                 ignored: unknown,
             });
         }
-        let known: Vec<u32> = known.iter().map(|id| self.index_of[*id]).collect();
+        let known: Vec<u32> = known.iter().map(|id| self.index_of()[*id]).collect();
         let batch = self.batch(&known)?;
         let scores: Vec<f32> = self.next_item_scores(&batch)?.squeeze(0)?.to_vec1()?;
         let mut order: Vec<u32> = (0..scores.len() as u32).collect();
