@@ -41,7 +41,7 @@ lint: ## rustfmt and clippy, warnings are errors
 rust-test: ## native unit and integration tests
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js
 
-node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle build/signed/model.bundle build/native-sasrec-top20.jsonl ## JS API in Node, native/wasm parity, the worker in workerd
+node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle build/signed/model.bundle build/native-sasrec-top20.jsonl build/native-predict.jsonl ## JS API in Node, native/wasm parity, the worker in workerd
 	node --test tests/
 
 $(TRAIN): $(RUST_SOURCES)
@@ -75,6 +75,16 @@ $(SASREC_BUNDLE): $(TRAIN) $(wildcard $(DATA)/*) configs/sample.toml
 
 build/native-sasrec-top20.jsonl: $(SASREC_BUNDLE) $(TRAIN)
 	$(TRAIN) recommend --bundle $(SASREC_BUNDLE) --sessions $(DATA)/test_sessions.tsv --limit 1000 --k 20 --out $@
+
+# The conversion transformer (ESMM heads) trained on the shipped Taobao sample (about 10 s), Q8,
+# and the native engine's predictions for 300 of its users: the Node tests replay them in wasm.
+FUNNEL_BUNDLE := build/funnel/taobao-purchase-transformer-q8.bundle
+$(FUNNEL_BUNDLE): $(TRAIN) data/taobao/UserBehavior_sample.csv mappings/taobao.toml
+	rm -rf build/funnel
+	$(TRAIN) -q purchase --model transformer --bootstrap 0 --transformer-epochs 3 --bundles build/funnel --policies q8
+
+build/native-predict.jsonl: $(FUNNEL_BUNDLE) $(TRAIN)
+	$(TRAIN) predict --bundle $(FUNNEL_BUNDLE) --limit 300 --out $@
 
 # The demo bundle signed with a fresh test key, plus a second key that did not sign it.
 build/signed/model.bundle: $(BUNDLE) $(TRAIN)

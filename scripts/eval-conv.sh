@@ -8,7 +8,12 @@ cargo build -p edgerec-trainer
 target/debug/edgerec-train purchase --data-set taobao \
   --input "$shared/taobao/UserBehavior_110k.csv" --results-dir results \
   --model constant,carted,item-rate,lr,gbdt
+# The conversion transformer, exported as f32/q8/q4 bundles and each scored through the edge's
+# loader: results/taobao-purchase-transformer.json and results/quantize/taobao-purchase.json.
+target/debug/edgerec-train purchase --data-set taobao \
+  --input "$shared/taobao/UserBehavior_110k.csv" --results-dir results \
+  --model transformer --bundles build/bundles
 # REES46 head: dense only from 02:10 to 02:50 UTC, hence 15-minute look-back, 10-minute horizon (the defaults).
 target/debug/edgerec-train purchase --data-set rees46 \
   --input "$shared/rees46/2019-Oct_head17k.csv" --results-dir results \
-  --model constant,carted,item-rate,lr,gbdt
+  --model constant,carted,item-rate,lr,gbdt,transformer

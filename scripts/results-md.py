@@ -45,6 +45,15 @@ NOTES = {
     "epoch 3: 16.64, then 16.48), test scored from the best checkpoint by the `--resume --stop-after-epochs 4` command "
     "below; 2,951 s of training in all. It is below the kNN baselines; see the issue notes for what comes next.",
 }
+NOTES["taobao"] = ("The transformer row (`--model transformer`, `trainer/src/conversion/transformer.rs`) is the "
+    "conversion model: a causal transformer over each user's typed, timed events (a closing marker carries the time to "
+    "the cut-off), items represented by their category, ESMM heads trained on the funnel stages reached in the horizon "
+    "(engaged, cart, purchase) over four training cut-offs 10 minutes apart, all before the test cut-off; the epoch is "
+    "picked on 15% of users held out by id. Test users and labels are the baselines'. Its interval overlaps the "
+    "boosted trees'.")
+NOTES["rees46"] = ("The transformer (as on Taobao) loses here: 34 test buyers, 15-minute windows in a file dense "
+    "only from 02:10 to 02:50, so its earlier training cut-offs hold few users; the trees also read prices, which "
+    "the transformer does not see.")
 # Figures the harness must reproduce: (data set, our model, metric, published value, who, tolerance).
 REPRODUCE = [("amazon-beauty", "popularity", "HR@20", 0.0217, "PopRec in the S3-Rec paper", 0.10)]
 FAMILY_ORDER = ["P", "HR", "MRR", "NDCG"]
@@ -200,11 +209,12 @@ if embed_bench.exists():
 # Quantization (results/quantize/*.json): each policy's bundle loaded back through the edge's loader
 # and scored on the same test split as the f32 bundle.
 QUANT_TARGETS = {"q8": 0.5, "q4": 2.0}  # most relative loss allowed, percent (issue 5)
+LOWER_IS_BETTER = {"LogLoss", "ECE"}
 for q in sorted((root / "results" / "quantize").glob("*.json")):
     r = json.loads(q.read_text())
     if "results" not in r or "trained_metrics" not in r:
         continue  # another report's format (e.g. the text encoder's), rendered below
-    names = [m for m in r["results"][0]["metrics"] if m.endswith("@20")]
+    names = [m for m in r["results"][0]["metrics"] if m.endswith("@20")] or list(r["results"][0]["metrics"])
     mib = lambda b: f"{b / 2**20:.2f}"
     out += [f"## Quantization: {r['data']['name']} transformer ({r['compute']} compute)", "",
             f"{r['protocol']}. Run `{r['run']}`; trained model (f32, no bundle): "
@@ -216,7 +226,8 @@ for q in sorted((root / "results" / "quantize").glob("*.json")):
     for p in r["results"]:
         parts = p["parts"]
         items = parts.get("item_vectors", 0) + parts.get("item_scales", 0)
-        worst = min(p["change_percent"][m] for m in names)
+        # A loss is a fall of a score, or a rise of an error such as log loss.
+        worst = min(-p["change_percent"][m] if m in LOWER_IS_BETTER else p["change_percent"][m] for m in names)
         limit = QUANT_TARGETS.get(p["policy"]["name"])
         verdict = "" if limit is None else ("yes" if worst >= -limit else "NO") + f" (-{limit}%)"
         cells = " | ".join(f"{p['metrics'][m]:.4f} | {p['change_percent'][m]:+.2f}%" for m in names)
@@ -237,13 +248,15 @@ for q in sorted((root / "results" / "quantize").glob("*-text.json")):
             f"sentence embedding to the untrimmed f32 encoder's, and test AUC of a logistic regression (recommended) "
             f"trained on each variant's embeddings; untrimmed f32 AUC {ref:.4f} [{lo:.3f}, {hi:.3f}]. "
             f"Target: at most 8 MiB after trimming and Q8. Command: `{r['command']}` ({r['created_at']}, {r['code_version']}).", "",
-            "| variant | layers | word embeddings MiB | encoder layers MiB | tokenizer MiB | total MiB | mean cosine | AUC | AUC change |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| variant | layers | word embeddings MiB | encoder layers MiB | tokenizer MiB | total MiB | at most 8 MiB | mean cosine | AUC | AUC change |",
+            "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     for v in r["results"]:
         p = v["parts"]
         out.append(f"| {v['name']} | {v['layers']} | {mib(p['word_embeddings'])} | {mib(p['encoder_layers'])} | "
-                   f"{mib(p['tokenizer'])} | {mib(p['total'])} | {v['mean_cosine']:.4f} | {v['metrics']['AUC']:.4f} | "
+                   f"{mib(p['tokenizer'])} | {mib(p['total'])} | {'yes' if p['total'] <= 8 * 2**20 else 'no'} | {v['mean_cosine']:.4f} | {v['metrics']['AUC']:.4f} | "
                    f"{100 * v['auc_change'] / ref:+.2f}% |")
-    out.append("")
+    out += ["", "No 6-layer encoder fits 8 MiB at Q8: its layers alone are 10.87 MiB in Q8_0 (8.5 bits a weight). "
+            "Pruning to 3 layers (`-L3`) fits, and its probe AUC is not lower; its embeddings are another space "
+            "(low cosine to the 6-layer ones), so catalog vectors must come from the same bundle.", ""]
 
 sys.stdout.write("\n".join(out))

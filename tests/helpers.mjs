@@ -26,6 +26,11 @@ export const sasrecBundleBytes = () => new Uint8Array(readFileSync(path.join(roo
 /** The native engine's answers with that bundle for 1,000 real test prefixes. */
 export const nativeSasrecAnswers = () => jsonLines(path.join(root, "build/native-sasrec-top20.jsonl"));
 
+/** The conversion transformer trained on the shipped Taobao sample (ESMM heads), Q8. */
+export const funnelBundleBytes = () => new Uint8Array(readFileSync(path.join(root, "build/funnel/taobao-purchase-transformer-q8.bundle")));
+/** The native engine's `predict` answers with that bundle for 300 real Taobao users. */
+export const nativePredictions = () => jsonLines(path.join(root, "build/native-predict.jsonl"));
+
 const jsonLines = (file) => readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line));
 /** Real test sessions with the native engine's answers: `{request, response}` per line. */
 export const nativeAnswers = () => jsonLines(nativeAnswersPath);

@@ -2,7 +2,9 @@
 // JS Engine API: retrieval + re-ranking, explanations, `similar`, options, and parity with native.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine, Session, bundleBytes, sasrecBundleBytes, nativeSasrecAnswers, thrown } from "./helpers.mjs";
+import {
+  Engine, Session, bundleBytes, sasrecBundleBytes, nativeSasrecAnswers, funnelBundleBytes, nativePredictions, thrown,
+} from "./helpers.mjs";
 
 const engine = new Engine(sasrecBundleBytes());
 
@@ -118,6 +120,44 @@ test("predict needs conversion heads, and says so", () => {
   }
   assert.equal(thrown(() => engine.predict({ history: ["21115"], items: [] })).field, "items");
   assert.equal(thrown(() => engine.predict({ history: ["21115"] })).field, "items");
+});
+
+test("predict with trained conversion heads: wasm answers 300 real Taobao users as native does", () => {
+  const funnel = new Engine(funnelBundleBytes());
+  const cases = nativePredictions();
+  assert.equal(cases.length, 300);
+  let worst = 0;
+  let scored = 0;
+  for (const { request, response } of cases) {
+    const wasm = funnel.predict(request);
+    assert.deepEqual(wasm.predictions.map((p) => p.id), response.predictions.map((p) => p.id));
+    assert.deepEqual(wasm.unknown_items, []);
+    for (const [i, p] of wasm.predictions.entries()) {
+      assert.ok(p.click >= p.cart && p.cart >= p.purchase && p.purchase > 0, JSON.stringify(p));
+      for (const stage of ["click", "cart", "purchase"]) {
+        worst = Math.max(worst, Math.abs(p[stage] - response.predictions[i][stage]));
+      }
+      scored += 1;
+    }
+  }
+  assert.ok(scored > 300, `${scored} predictions`);
+  assert.ok(worst < 1e-5, `largest difference ${worst}`);
+});
+
+test("predict reads event types, times and the request time, and names unknown items", () => {
+  const funnel = new Engine(funnelBundleBytes());
+  const { request } = nativePredictions().find((c) => c.request.events.length >= 2);
+  const base = funnel.predict(request).predictions[0];
+  const later = { ...request, context: { time: request.context.time + 6 * 3600 * 1000 } };
+  assert.notDeepEqual(funnel.predict(later).predictions[0], base, "an hour-later visit is another moment");
+  const carted = { ...request, events: request.events.map((e) => ({ ...e, type: "cart" })) };
+  assert.notDeepEqual(funnel.predict(carted).predictions[0], base, "carts change the funnel");
+  const answer = funnel.predict({ ...request, items: [request.items[0], "no-such-item"] });
+  assert.equal(answer.predictions.length, 1);
+  assert.deepEqual(answer.unknown_items.map((u) => u.id), ["no-such-item"]);
+  const late = thrown(() => funnel.predict({ ...request, context: { time: request.events[0].time - 1 } }));
+  assert.equal(late.code, "invalid_field");
+  assert.equal(late.field, "events[0].time");
 });
 
 test("QMatMul compute gives the same recommendations as dequantized weights", () => {

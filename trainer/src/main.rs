@@ -78,6 +78,9 @@ enum Command {
     /// Predict who buys: fit purchase models on one time window, measure them on a later one
     /// (AUC, log loss, calibration, lift, with bootstrap intervals), write run records.
     Purchase(edgerec_trainer::conversion::cli::PurchaseArgs),
+    /// p(click), p(cart), p(purchase) through the engine for the users of an event file, as of
+    /// the purchase task's test cut-off; writes `{user, request, response}` JSON lines.
+    Predict(edgerec_trainer::conversion::cli::PredictArgs),
     /// Read a data file through a mapping, deduplicate, sessionise, split by time, label, build
     /// user profiles; print and save the reject report and a summary.
     Prepare(edgerec_trainer::prepare::cli::PrepareArgs),
@@ -253,6 +256,7 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Purchase(args) => edgerec_trainer::conversion::cli::purchase(args),
+        Command::Predict(args) => edgerec_trainer::conversion::cli::predict(args),
         Command::Prepare(args) => args.run(),
         Command::Inspect { bundle, public_key } => {
             let bytes =

@@ -354,8 +354,26 @@ impl Engine {
                     "this transformer was trained without funnel events (no conversion heads)",
                 ));
             }
-            let (session, _, ignored) = self.resolve_session(&request.session());
-            let history: Vec<u32> = session.iter().map(|s| s.0).collect();
+            let entries = request.session();
+            let (session, positions, ignored) = self.resolve_session(&entries);
+            let time_at = |at: usize| {
+                let events = request.events.as_ref()?;
+                events[at].time.map(|t| t as i64)
+            };
+            let events: Vec<crate::model::TimedEvent> = session
+                .iter()
+                .zip(&positions)
+                .map(|(&(item, _), &at)| crate::model::TimedEvent {
+                    item,
+                    kind: model_event_kind(entries[at].1),
+                    time_ms: time_at(at),
+                })
+                .collect();
+            let now_ms = request
+                .context
+                .as_ref()
+                .and_then(|c| c.time)
+                .map(|t| t as i64);
             let (mut known, mut unknown_items) = (Vec::new(), Vec::new());
             for (position, id) in request.items.iter().enumerate() {
                 match self.item_index(id) {
@@ -364,12 +382,11 @@ impl Engine {
                 }
             }
             let indices: Vec<u32> = known.iter().map(|k| k.0).collect();
-            let probabilities =
-                ranker
-                    .conversion(&history, &indices)
-                    .map_err(|e| RequestError::Internal {
-                        message: e.to_string(),
-                    })?;
+            let probabilities = ranker.conversion(&events, now_ms, &indices).map_err(|e| {
+                RequestError::Internal {
+                    message: e.to_string(),
+                }
+            })?;
             Ok(PredictResponse {
                 slot: request.slot.clone(),
                 predictions: known
@@ -566,6 +583,19 @@ fn unknown_item(position: usize, id: &str) -> IgnoredItem {
         position,
         id: id.to_string(),
         reason: "unknown_item".to_string(),
+    }
+}
+
+/// The transformer's event kind of an API event type.
+#[cfg(feature = "model")]
+fn model_event_kind(kind: crate::api::EventType) -> crate::model::EventKind {
+    use crate::api::EventType;
+    use crate::model::EventKind;
+    match kind {
+        EventType::View => EventKind::View,
+        EventType::Click => EventKind::Click,
+        EventType::Cart => EventKind::Cart,
+        EventType::Purchase => EventKind::Purchase,
     }
 }
 

@@ -10,11 +10,24 @@ use super::gbdt::GbdtConfig;
 use super::logistic::LogisticConfig;
 use super::metrics::{AUC, ECE, LIFT_AT_10, LOG_LOSS};
 use super::readers::{read_rees46_csv, read_taobao_csv};
+use super::task::PurchaseSplit;
 use super::task::{
     file_fingerprint, run_model, run_record, PurchaseConfig, PurchaseData, PurchaseModel,
     PurchaseRun, REES46_SAMPLE_PATH, SAMPLE_PATH,
 };
+use super::transformer::{
+    api_event_type, bundle_path, test_examples, window_examples, FunnelExample, FunnelVocab,
+    TransformerConfig,
+};
+use super::ConversionMetrics;
 use crate::events::Event;
+use crate::seqrec::quantize::{
+    print_report, quantize_policies, read_policies, BundleLineage, ComputeArg, QuantizeReport,
+};
+use anyhow::Context as _;
+use edgerec::model::serving::ExportParts;
+use std::collections::BTreeMap;
+use std::io::Write as _;
 
 /// Data sets the purchase task knows how to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,7 +39,7 @@ pub enum PurchaseDataSet {
 }
 
 impl PurchaseDataSet {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             PurchaseDataSet::Taobao => "taobao",
             PurchaseDataSet::Rees46 => "rees46",
@@ -50,7 +63,7 @@ impl PurchaseDataSet {
         }
     }
 
-    fn read(self, path: &Path) -> Result<Vec<Event>> {
+    pub fn read(self, path: &Path) -> Result<Vec<Event>> {
         match self {
             PurchaseDataSet::Taobao => read_taobao_csv(path),
             PurchaseDataSet::Rees46 => read_rees46_csv(path),
@@ -102,6 +115,32 @@ pub struct PurchaseArgs {
     /// Seed of every random choice (bootstrap, early-stopping split).
     #[arg(long, default_value_t = PurchaseConfig::default().seed)]
     pub seed: u64,
+    /// Most epochs of the transformer (early stopping on held-out users usually stops sooner).
+    #[arg(long, default_value_t = TransformerConfig::default().epochs)]
+    pub transformer_epochs: usize,
+    /// Hidden width of the transformer.
+    #[arg(long, default_value_t = TransformerConfig::default().hidden)]
+    pub transformer_hidden: usize,
+    /// Peak learning rate of the transformer (AdamW, warm-up then cosine decay).
+    #[arg(long, default_value_t = TransformerConfig::default().lr)]
+    pub transformer_lr: f64,
+    /// Represent items by their category (`false`: the transformer reads only the kinds and
+    /// timing of events, and predictions do not depend on the item).
+    #[arg(long, default_value_t = TransformerConfig::default().categories, action = clap::ArgAction::Set)]
+    pub transformer_categories: bool,
+    /// Training cut-offs of the transformer: the train cut-off and this many minus one earlier.
+    #[arg(long, default_value_t = TransformerConfig::default().windows)]
+    pub transformer_windows: usize,
+    /// Export the trained transformer here, one bundle per `--policies` entry, each loaded back
+    /// through the edge's loader and measured on the test users.
+    #[arg(long)]
+    pub bundles: Option<PathBuf>,
+    /// Quantization policies of the exported bundles (f32, f16, q8, q6, q5, q4).
+    #[arg(long, value_delimiter = ',', default_value = "f32,q8,q4")]
+    pub policies: Vec<String>,
+    /// How the loaded bundles compute: with dequantized weights or QMatMul.
+    #[arg(long, value_enum, default_value = "dequantized")]
+    pub compute: ComputeArg,
 }
 
 pub fn purchase(args: PurchaseArgs) -> Result<()> {
@@ -121,11 +160,21 @@ pub fn purchase(args: PurchaseArgs) -> Result<()> {
             seed: args.seed,
             ..GbdtConfig::default()
         },
+        transformer: TransformerConfig {
+            epochs: args.transformer_epochs,
+            hidden: args.transformer_hidden,
+            windows: args.transformer_windows,
+            lr: args.transformer_lr,
+            categories: args.transformer_categories,
+            seed: args.seed,
+            ..TransformerConfig::default()
+        },
         bootstrap_resamples: args.bootstrap,
         seed: args.seed,
     };
     let input = args
         .input
+        .clone()
         .unwrap_or_else(|| PathBuf::from(args.data_set.sample()));
     let events = args.data_set.read(&input)?;
     let fingerprint = file_fingerprint(&input)?;
@@ -143,7 +192,7 @@ pub fn purchase(args: PurchaseArgs) -> Result<()> {
         .model
         .iter()
         .map(|&model| run_model(model, &data, &config))
-        .collect();
+        .collect::<Result<_>>()?;
     print_table(&runs);
     if let Some(dir) = &args.results_dir {
         let data_set = args.data_set.name();
@@ -153,7 +202,96 @@ pub fn purchase(args: PurchaseArgs) -> Result<()> {
             println!("wrote {}", path.display());
         }
     }
+    if let Some(dir) = &args.bundles {
+        let Some(run) = runs.iter().find(|r| r.transformer.is_some()) else {
+            anyhow::bail!("--bundles exports the transformer: add it with --model transformer");
+        };
+        let report = export_transformer(run, &data, &args, dir, &input, &fingerprint)?;
+        if let Some(results) = &args.results_dir {
+            let path = results
+                .join("quantize")
+                .join(format!("{}-purchase.json", args.data_set.name()));
+            crate::output::write_file(&path, serde_json::to_string_pretty(&report)?)?;
+            println!("wrote {}", path.display());
+        }
+    }
     Ok(())
+}
+
+/// The transformer of `run` as one bundle per policy, each scored on the test users through the
+/// edge's loader and conversion heads.
+fn export_transformer(
+    run: &PurchaseRun,
+    data: &PurchaseData,
+    args: &PurchaseArgs,
+    dir: &Path,
+    input: &Path,
+    fingerprint: &str,
+) -> Result<QuantizeReport> {
+    let trained = run.transformer.as_ref().expect("a transformer run");
+    let policies = read_policies(&args.policies, None)?;
+    let table = trained.item_table()?;
+    let weights = trained.weights();
+    let parts = ExportParts {
+        config: trained.model.config(),
+        weights: &weights,
+        item_table: &table,
+        item_ids: &trained.vocab.items,
+        popularity_order: &trained.vocab.popularity_order,
+    };
+    let examples = test_examples(&data.source_events, data, &trained.vocab)?;
+    let labels = &data.test.labels;
+    let data_set = args.data_set.name();
+    let data_info = run_record(run, data, data_set, input, fingerprint).data;
+    let created_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let lineage = BundleLineage {
+        training_data: serde_json::to_value(&data_info)?,
+        metrics: vec![(format!("test {AUC}"), run.metrics.by_name()[AUC])],
+        created_at: created_at.clone(),
+    };
+    let measure = |p: &[f64]| -> BTreeMap<String, f64> {
+        let m = ConversionMetrics::compute(p, labels).by_name();
+        [AUC, LOG_LOSS]
+            .iter()
+            .map(|&k| (k.to_string(), m[k]))
+            .collect()
+    };
+    let results = quantize_policies(
+        &parts,
+        &policies,
+        &lineage,
+        None,
+        args.compute.compute(),
+        |policy| bundle_path(dir, data_set, &policy.name),
+        |served| {
+            let bar = crate::progress::bar(examples.len() as u64, &served.policy.name);
+            let mut p = Vec::with_capacity(examples.len());
+            for e in &examples {
+                let answer = served.conversion(&e.events, Some(e.now_ms), &[e.focus])?;
+                p.push(answer[0].purchase as f64);
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            Ok(measure(&p))
+        },
+    )?;
+    let report = QuantizeReport {
+        data: data_info,
+        protocol: format!(
+            "{}; p(purchase) of each test user from the bundle's conversion heads, through the \
+             edge's loader, one user at a time",
+            data.split.describe()
+        ),
+        run: "edgerec-train purchase --model transformer".into(),
+        compute: format!("{:?}", args.compute.compute()).to_lowercase(),
+        trained_metrics: measure(&run.probabilities),
+        results,
+        created_at,
+        code_version: crate::record::code_version(),
+        command: crate::record::command_line(),
+    };
+    print_report(&report, &[AUC.to_string(), LOG_LOSS.to_string()]);
+    Ok(report)
 }
 
 fn print_table(runs: &[PurchaseRun]) {
@@ -177,5 +315,107 @@ fn print_table(runs: &[PurchaseRun]) {
             run.metrics.positives,
             cells.join(" | ")
         );
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A transformer bundle with conversion heads (`purchase --model transformer --bundles`).
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// Which data set (and so which file format) the input is.
+    #[arg(long, value_enum, default_value = "taobao")]
+    pub data_set: PurchaseDataSet,
+    /// The event file [default: the shipped sample of the data set].
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Users are those active in this long before the cut-off, which is the purchase task's
+    /// test cut-off (one horizon before the end of the file) [default: 50m taobao, 15m rees46].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub lookback: Option<Duration>,
+    /// The purchase task's horizon, which places the cut-off [default: 40m taobao, 10m rees46].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub horizon: Option<Duration>,
+    /// Items scored per user: the last one they touched, then their other items, newest first.
+    #[arg(long, default_value_t = 5)]
+    pub items: usize,
+    /// Only the first N users (by id).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `edgerec-train predict`: p(click), p(cart), p(purchase) natively through the engine for the
+/// users active before a cut-off; `{request, response}` JSON lines, the requests as a shop's
+/// page would send them (typed, timed events and the request time).
+pub fn predict(args: PredictArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.bundle)
+        .with_context(|| format!("cannot read {}", args.bundle.display()))?;
+    let engine = edgerec::Engine::from_bundle(&bytes)
+        .with_context(|| format!("{} is not a usable bundle", args.bundle.display()))?;
+    let input = args
+        .input
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(args.data_set.sample()));
+    let events = args.data_set.read(&input)?;
+    let (default_lookback, default_horizon) = args.data_set.default_windows();
+    let lookback = args.lookback.unwrap_or(default_lookback).as_millis() as i64;
+    let horizon = args.horizon.unwrap_or(default_horizon).as_millis() as i64;
+    let window = PurchaseSplit::latest(&events, lookback, horizon)?.test;
+    let vocab = FunnelVocab::before(&events, window.cutoff_ms);
+    let mut users = window_examples(&events, &window, &vocab)?;
+    users.truncate(args.limit.unwrap_or(usize::MAX));
+    let mut sink: Box<dyn std::io::Write> = match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(crate::output::create_file(path)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    for user in &users {
+        let request = predict_request(user, &vocab, args.items);
+        let response = engine.predict(&request)?;
+        writeln!(
+            sink,
+            "{}",
+            serde_json::json!({ "user": user.user, "request": request, "response": response })
+        )?;
+    }
+    sink.flush()?;
+    Ok(())
+}
+
+/// The engine's request for a candidate: their events, the items they touched (newest first, the
+/// focus item first) and the cut-off as the request time.
+pub fn predict_request(
+    user: &FunnelExample,
+    vocab: &FunnelVocab,
+    max_items: usize,
+) -> edgerec::PredictRequest {
+    let id = |item: u32| vocab.items[item as usize].clone();
+    let mut items: Vec<String> = Vec::new();
+    for e in user.events.iter().rev() {
+        let item = id(e.item);
+        if items.len() < max_items.max(1) && !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    edgerec::PredictRequest {
+        slot: None,
+        history: None,
+        events: Some(
+            user.events
+                .iter()
+                .map(|e| edgerec::Event {
+                    id: id(e.item),
+                    kind: api_event_type(e.kind),
+                    time: e.time_ms.map(|t| t as u64),
+                })
+                .collect(),
+        ),
+        items,
+        context: Some(edgerec::Context {
+            time: Some(user.now_ms as u64),
+            ..Default::default()
+        }),
     }
 }

@@ -9,6 +9,7 @@ pub mod logistic;
 pub mod metrics;
 pub mod readers;
 pub mod task;
+pub mod transformer;
 
 pub use features::{build_features, FeatureTable, PurchaseWindow, FEATURE_NAMES};
 pub use metrics::ConversionMetrics;

@@ -15,8 +15,10 @@ use super::features::{build_features, FeatureTable, PurchaseWindow};
 use super::gbdt::{Gbdt, GbdtConfig};
 use super::logistic::{LogisticConfig, LogisticRegression};
 use super::metrics::{bootstrap_intervals, ConversionMetrics};
+use super::transformer::{TrainedTransformer, TransformerConfig};
 use crate::events::Event;
 use crate::record::{self, Curve, DataInfo, RunRecord, Series};
+use std::sync::Arc;
 
 /// The Taobao sample shipped in the repository (see `data/README.md`), relative to its root.
 pub const SAMPLE_PATH: &str = "data/taobao/UserBehavior_sample.csv";
@@ -104,9 +106,12 @@ pub enum PurchaseModel {
     Lr,
     /// Gradient-boosted trees on all features.
     Gbdt,
+    /// The transformer conversion model (ESMM heads) on the users' typed, timed events.
+    Transformer,
 }
 
 impl PurchaseModel {
+    /// The baselines: every model but the transformer (which `--model` adds).
     pub const ALL: [PurchaseModel; 5] = [
         PurchaseModel::Constant,
         PurchaseModel::Carted,
@@ -124,6 +129,7 @@ impl PurchaseModel {
             PurchaseModel::ItemRate => "item-rate",
             PurchaseModel::Lr => "logistic-regression",
             PurchaseModel::Gbdt => "gbdt",
+            PurchaseModel::Transformer => "transformer",
         }
     }
 }
@@ -135,6 +141,7 @@ pub struct PurchaseConfig {
     pub horizon_ms: i64,
     pub logistic: LogisticConfig,
     pub gbdt: GbdtConfig,
+    pub transformer: TransformerConfig,
     /// Bootstrap resamples for the 95% intervals (0: none).
     pub bootstrap_resamples: usize,
     pub seed: u64,
@@ -147,6 +154,7 @@ impl Default for PurchaseConfig {
             horizon_ms: 40 * 60_000,
             logistic: LogisticConfig::default(),
             gbdt: GbdtConfig::default(),
+            transformer: TransformerConfig::default(),
             bootstrap_resamples: 1000,
             seed: 42,
         }
@@ -160,6 +168,8 @@ pub struct PurchaseData {
     pub train: FeatureTable,
     pub test: FeatureTable,
     pub events: usize,
+    /// Every event, for the models that read sequences rather than features.
+    pub source_events: Vec<Event>,
 }
 
 impl PurchaseData {
@@ -181,6 +191,7 @@ impl PurchaseData {
             train,
             test,
             events: events.len(),
+            source_events: events.to_vec(),
         })
     }
 }
@@ -196,6 +207,8 @@ pub struct PurchaseRun {
     pub train_seconds: f64,
     /// Model-specific curves (e.g. held-out loss per tree).
     pub extra_curves: Vec<Curve>,
+    /// The trained transformer, for export.
+    pub transformer: Option<Arc<TrainedTransformer>>,
 }
 
 /// Fits `model` on the train window and measures it on the test window.
@@ -203,12 +216,13 @@ pub fn run_model(
     model: PurchaseModel,
     data: &PurchaseData,
     config: &PurchaseConfig,
-) -> PurchaseRun {
+) -> Result<PurchaseRun> {
     let width = FeatureTable::WIDTH;
     let (train, test) = (&data.train, &data.test);
     let started = Instant::now();
     let base_rate = train.positives() as f64 / train.len() as f64;
     let mut extra_curves = Vec::new();
+    let mut transformer = None;
     let (probabilities, model_config) = match model {
         PurchaseModel::Constant => (vec![base_rate; test.len()], json!({})),
         PurchaseModel::Carted => {
@@ -262,6 +276,24 @@ pub fn run_model(
             let model_config = json!({ "settings": config.gbdt, "trees": fitted.num_trees() });
             (fitted.predict_all(&test.values, width), model_config)
         }
+        PurchaseModel::Transformer => {
+            let trained =
+                super::transformer::train(&data.source_events, data, &config.transformer)?;
+            let examples =
+                super::transformer::test_examples(&data.source_events, data, &trained.vocab)?;
+            let p = super::transformer::predict(&trained.model, &trained.item_table()?, &examples)?;
+            extra_curves.extend(trained.curves());
+            let model_config = json!({
+                "settings": config.transformer,
+                "model": trained.model.config(),
+                "best_epoch": trained.best_epoch,
+                "train_examples": trained.train_examples,
+                "validation_examples": trained.validation_examples,
+                "epochs": trained.history,
+            });
+            transformer = Some(Arc::new(trained));
+            (p.iter().map(|p| p[2] as f64).collect(), model_config)
+        }
     };
     let train_seconds = started.elapsed().as_secs_f64();
     let metrics = ConversionMetrics::compute(&probabilities, &test.labels);
@@ -271,7 +303,7 @@ pub fn run_model(
         config.bootstrap_resamples,
         config.seed,
     );
-    PurchaseRun {
+    Ok(PurchaseRun {
         model,
         config: model_config,
         probabilities,
@@ -279,7 +311,8 @@ pub fn run_model(
         intervals,
         train_seconds,
         extra_curves,
-    }
+        transformer,
+    })
 }
 
 /// The reliability diagram, lift by decile and cumulative gains of a run, plus its own curves.
@@ -451,7 +484,7 @@ mod tests {
             .iter()
             .all(|&p| p == 0.0));
 
-        let lr = run_model(PurchaseModel::Lr, &data, &config);
+        let lr = run_model(PurchaseModel::Lr, &data, &config).unwrap();
         assert!(lr.metrics.auc.unwrap() > 0.6, "{:?}", lr.metrics.auc);
     }
 
@@ -468,12 +501,12 @@ mod tests {
     fn learned_models_beat_the_constant_and_are_deterministic() {
         let config = fast_config();
         let data = sample_data(&config);
-        let auc = |model| run_model(model, &data, &config).metrics.by_name()[AUC];
+        let auc = |model| run_model(model, &data, &config).unwrap().metrics.by_name()[AUC];
         let constant = auc(PurchaseModel::Constant);
         assert_eq!(constant, 0.5);
         for model in [PurchaseModel::Lr, PurchaseModel::Gbdt] {
-            let first = run_model(model, &data, &config);
-            let again = run_model(model, &data, &config);
+            let first = run_model(model, &data, &config).unwrap();
+            let again = run_model(model, &data, &config).unwrap();
             assert_eq!(first.probabilities, again.probabilities, "{model:?}");
             assert_eq!(first.intervals, again.intervals, "{model:?}");
             assert!(

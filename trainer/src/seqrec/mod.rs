@@ -121,6 +121,7 @@ impl TrainConfig {
             attributes_per_item: 0,
             temperature: m.temperature,
             conversion_hidden: 0,
+            input: Default::default(),
         }
     }
 }
@@ -396,7 +397,7 @@ pub fn load_model(cfg: &SasRecConfig, weights: &Path, device: &Device) -> Result
     Ok((varmap, model))
 }
 
-fn named_vars(varmap: &VarMap) -> Vec<(String, Var)> {
+pub(crate) fn named_vars(varmap: &VarMap) -> Vec<(String, Var)> {
     let data = varmap.data().lock().expect("var map lock");
     let mut vars: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
@@ -621,7 +622,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
 
 /// Re-draws every variable from a seeded generator: embeddings and weight matrices
 /// N(0, 0.02), norms' weights 1, biases 0 (the same rules as the model's own initialisers).
-fn seeded_init(varmap: &VarMap, seed: u64) -> Result<()> {
+pub(crate) fn seeded_init(varmap: &VarMap, seed: u64) -> Result<()> {
     let mut rng = fastrand::Rng::with_seed(seed);
     for (name, var) in named_vars(varmap) {
         let n = var.elem_count();

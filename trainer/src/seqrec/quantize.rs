@@ -119,6 +119,83 @@ pub struct PolicyResult {
     pub tensors: Vec<StoredTensor>,
 }
 
+/// What every bundle of a run records besides its weights.
+pub struct BundleLineage {
+    pub training_data: serde_json::Value,
+    /// `(name, value)` metrics of the trained model, recorded in the manifest.
+    pub metrics: Vec<(String, f64)>,
+    pub created_at: String,
+}
+
+/// Exports `parts` once per policy (signed when `signer` is given) to `path_of(policy)`, loads
+/// each bundle back through the edge's loader and measures it with `measure`; the changes are
+/// relative to the first policy (f32, see [`read_policies`]).
+pub fn quantize_policies(
+    parts: &ExportParts<'_>,
+    policies: &[QuantPolicy],
+    lineage: &BundleLineage,
+    signer: Option<&BundleSigner>,
+    compute: Compute,
+    path_of: impl Fn(&QuantPolicy) -> PathBuf,
+    measure: impl Fn(&ServingModel) -> Result<BTreeMap<String, f64>>,
+) -> Result<Vec<PolicyResult>> {
+    let mut results: Vec<PolicyResult> = Vec::new();
+    for policy in policies {
+        let (mut writer, tensors) = export(parts, policy, lineage.created_at.clone())?;
+        writer.training_data(lineage.training_data.clone());
+        for (name, value) in &lineage.metrics {
+            writer.metric(name, *value);
+        }
+        let mut bytes = writer.finish();
+        if let Some(signer) = signer {
+            bytes = signer.sign(&bytes)?;
+        }
+        let path = path_of(policy);
+        crate::output::write_file(&path, &bytes)?;
+
+        let started = Instant::now();
+        let bundle = Bundle::parse(&bytes)?;
+        let served = ServingModel::from_bundle(&bundle, compute)?;
+        let load_ms = started.elapsed().as_secs_f64() * 1e3;
+        let mut parts_bytes: BTreeMap<String, u64> = bundle
+            .manifest
+            .sections
+            .iter()
+            .map(|s| (s.name.clone(), s.length))
+            .collect();
+        let sections: u64 = parts_bytes.values().sum();
+        let signature = if bundle.signer.is_some() {
+            edgerec::SIGNATURE_BLOCK_LEN as u64
+        } else {
+            0
+        };
+        parts_bytes.insert(
+            "header+manifest+checksum+padding".into(),
+            bytes.len() as u64 - sections - signature,
+        );
+        if signature > 0 {
+            parts_bytes.insert("signature".into(), signature);
+        }
+        let metrics = measure(&served)?;
+        let reference = results.first().map(|r| &r.metrics).unwrap_or(&metrics);
+        let change_percent = metrics
+            .iter()
+            .map(|(k, v)| (k.clone(), 100.0 * (v - reference[k]) / reference[k]))
+            .collect();
+        results.push(PolicyResult {
+            policy: policy.clone(),
+            bundle: path.display().to_string(),
+            bundle_bytes: bytes.len() as u64,
+            parts: parts_bytes,
+            metrics,
+            change_percent,
+            load_ms,
+            tensors,
+        });
+    }
+    Ok(results)
+}
+
 #[derive(Debug, Serialize)]
 pub struct QuantizeReport {
     pub data: crate::record::DataInfo,
@@ -199,67 +276,31 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
     let trained_metrics = score(&model, &table, "trained f32")?;
     let compute = args.compute.compute();
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let mut results: Vec<PolicyResult> = Vec::new();
-    for policy in &policies {
-        let (mut writer, tensors) = export(&parts, policy, created_at.clone())?;
-        writer.training_data(serde_json::to_value(&bench.data)?);
-        for (name, value) in &state
-            .history
-            .last()
-            .map(|e| e.validation.clone())
-            .unwrap_or_default()
-        {
-            writer.metric(&format!("validation {name}"), *value);
-        }
-        let mut bytes = writer.finish();
-        if let Some(signer) = &signer {
-            bytes = signer.sign(&bytes)?;
-        }
-        let path = args
-            .out
-            .join(format!("{}-sasrec-{}.bundle", bench.data.name, policy.name));
-        crate::output::write_file(&path, &bytes)?;
-
-        let started = Instant::now();
-        let bundle = Bundle::parse(&bytes)?;
-        let served = ServingModel::from_bundle(&bundle, compute)?;
-        let load_ms = started.elapsed().as_secs_f64() * 1e3;
-        let mut parts_bytes: BTreeMap<String, u64> = bundle
-            .manifest
-            .sections
-            .iter()
-            .map(|s| (s.name.clone(), s.length))
-            .collect();
-        let sections: u64 = parts_bytes.values().sum();
-        let signature = if bundle.signer.is_some() {
-            edgerec::SIGNATURE_BLOCK_LEN as u64
-        } else {
-            0
-        };
-        parts_bytes.insert(
-            "header+manifest+checksum+padding".into(),
-            bytes.len() as u64 - sections - signature,
-        );
-        if signature > 0 {
-            parts_bytes.insert("signature".into(), signature);
-        }
-        let metrics = score(&served.model, &served.table, &policy.name)?;
-        let reference = results.first().map(|r| &r.metrics).unwrap_or(&metrics);
-        let change_percent = metrics
-            .iter()
-            .map(|(k, v)| (k.clone(), 100.0 * (v - reference[k]) / reference[k]))
-            .collect();
-        results.push(PolicyResult {
-            policy: policy.clone(),
-            bundle: path.display().to_string(),
-            bundle_bytes: bytes.len() as u64,
-            parts: parts_bytes,
-            metrics,
-            change_percent,
-            load_ms,
-            tensors,
-        });
-    }
+    let validation: Vec<(String, f64)> = state
+        .history
+        .last()
+        .map(|e| e.validation.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, value)| (format!("validation {name}"), value))
+        .collect();
+    let lineage = BundleLineage {
+        training_data: serde_json::to_value(&bench.data)?,
+        metrics: validation,
+        created_at: created_at.clone(),
+    };
+    let results = quantize_policies(
+        &parts,
+        &policies,
+        &lineage,
+        signer.as_ref(),
+        compute,
+        |policy| {
+            args.out
+                .join(format!("{}-sasrec-{}.bundle", bench.data.name, policy.name))
+        },
+        |served| score(&served.model, &served.table, &served.policy.name),
+    )?;
 
     let report = QuantizeReport {
         data: bench.data.clone(),
@@ -293,7 +334,7 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
 }
 
 /// Item indices by training frequency, most frequent first (ties by index).
-fn popularity_order(train: &[Vec<u32>], num_items: usize) -> Vec<u32> {
+pub fn popularity_order(train: &[Vec<u32>], num_items: usize) -> Vec<u32> {
     let mut counts = vec![0u64; num_items];
     for &i in train.iter().flatten() {
         counts[i as usize] += 1;
@@ -307,7 +348,7 @@ pub fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-fn print_report(report: &QuantizeReport, names: &[String]) {
+pub fn print_report(report: &QuantizeReport, names: &[String]) {
     println!(
         "{} transformer, {} ({} compute):",
         report.data.name, report.protocol, report.compute

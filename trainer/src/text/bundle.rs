@@ -27,7 +27,7 @@ use super::encoder::{
 };
 use super::metrics::{TestPredictions, AUC};
 use super::tfidf::dense_row;
-use super::trim::{keep_layers, trim_vocabulary, TrimmedVocab, WORD_EMBEDDINGS};
+use super::trim::{keep_layers, keep_positions, trim_vocabulary, TrimmedVocab, WORD_EMBEDDINGS};
 use crate::record::{self, DataInfo};
 use crate::seqrec::quantize::{mib, read_policies, ComputeArg};
 
@@ -290,8 +290,10 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
     let mut trimmed_weights = weights;
     let table = trimmed.slice_embeddings(&trimmed_weights[WORD_EMBEDDINGS])?;
     trimmed_weights.insert(WORD_EMBEDDINGS.to_string(), table);
+    keep_positions(&mut trimmed_weights, args.max_len)?;
     let trimmed_config = BertConfig {
         vocab_size: trimmed.new_size(),
+        max_position_embeddings: args.max_len,
         ..config.clone()
     };
 
@@ -390,12 +392,14 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
             sizes: sizes.iter().map(|&(k, v)| (k.to_string(), v as u64)).collect(),
         },
         protocol: format!(
-            "vocabulary trimmed to the word pieces of all {} reviews (plus special and single-character \
-             pieces); sentence embeddings (mean-pooled, L2-normalised, max {} tokens) from each bundle \
+            "vocabulary trimmed to the word pieces of all {} reviews (plus special pieces and the \
+             single characters of ASCII and of the reviews), position embeddings cut to {} rows; \
+             sentence embeddings (mean-pooled, L2-normalised, max {} tokens) from each bundle \
              loaded through the edge loader; cosine to the untrimmed f32 encoder on the test reviews; \
              linear model (L2 tuned on validation) on the embeddings of the training reviews predicting \
              `recommended`, AUC on the test reviews; split by item (Clothing ID), seed {}",
             reviews.len(),
+            args.max_len,
             args.max_len,
             args.seed
         ),

@@ -18,8 +18,9 @@ pub use bert::{BertConfig, BertEncoder};
 pub use linear::{Compute, Linear, QuantizedWeights};
 pub use quant::{QuantPolicy, QuantRule, StoredTensor};
 pub use sasrec::{
-    gap_bucket, history_row, ConversionProbabilities, Dropout, EventKind, ItemFeatures, SasRec,
-    SasRecConfig, SeqBatch, NUM_EVENT_KINDS, NUM_GAP_BUCKETS,
+    events_row, gap_bucket, history_row, ConversionProbabilities, Dropout, EventKind, ItemFeatures,
+    SasRec, SasRecConfig, SeqBatch, SequenceInput, TimedEvent, NOW_KIND, NUM_EVENT_KINDS,
+    NUM_GAP_BUCKETS,
 };
 pub use serving::{NextItems, ServingModel, SASREC_KIND};
 #[cfg(feature = "text")]

@@ -178,7 +178,17 @@ pub fn quantize_to_gguf(
         let dtype = policy
             .dtype_for(name, &dims)
             .map_err(candle_core::Error::Msg)?;
-        let q = QTensor::quantize(tensor, dtype)?;
+        // candle quantizes the whole storage behind a tensor, whatever its layout: a view (a
+        // narrowed table) is copied to storage of its own first.
+        let owned = Tensor::from_vec(
+            tensor
+                .to_dtype(candle_core::DType::F32)?
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+            dims.as_slice(),
+            tensor.device(),
+        )?;
+        let q = QTensor::quantize(&owned, dtype)?;
         stored.push(StoredTensor {
             name: name.clone(),
             shape: dims,
@@ -281,5 +291,27 @@ mod tests {
     fn an_empty_tensor_is_refused_before_candle_reads_it() {
         let err = read_gguf(&image(&[4, 0])).unwrap_err().to_string();
         assert!(err.contains("holds no elements"), "{err}");
+    }
+
+    /// Found by cutting BERT's position table to the first 64 rows: candle quantized the view's
+    /// whole storage (512 rows) and failed on the size.
+    #[test]
+    fn a_view_of_a_larger_tensor_is_quantized_as_itself() {
+        let full = Tensor::arange(0f32, 8.0 * 32.0, &Device::Cpu)
+            .unwrap()
+            .reshape((8, 32))
+            .unwrap();
+        let rows = full.narrow(0, 2, 3).unwrap();
+        let tensors = BTreeMap::from([("t".to_string(), rows.clone())]);
+        let policy = QuantPolicy::builtin("f32").unwrap();
+        let (image, stored) = quantize_to_gguf(&tensors, &policy).unwrap();
+        assert_eq!(stored[0].shape, vec![3, 32]);
+        let back = read_gguf(&image).unwrap()["t"]
+            .dequantize(&Device::Cpu)
+            .unwrap();
+        assert_eq!(
+            back.to_vec2::<f32>().unwrap(),
+            rows.to_vec2::<f32>().unwrap()
+        );
     }
 }

@@ -53,6 +53,52 @@ pub fn history_row(items: &[u32]) -> Vec<(u32, u32, u32)> {
         .collect()
 }
 
+/// The kind index of the marker a [`SequenceInput::Events`] row ends with: "the user is here
+/// now", its gap bucket the time since their last event. Without it the model could not tell a
+/// visitor active a minute ago from one gone for an hour.
+pub const NOW_KIND: u32 = NUM_EVENT_KINDS as u32;
+
+/// How a model's input rows are made from a user's events. Training and serving both call
+/// [`SasRecConfig::input_row`], so the edge encodes exactly as the trainer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SequenceInput {
+    /// Items only ([`history_row`]): sequence data sets without event types or times.
+    #[default]
+    Items,
+    /// Typed, timed events ([`events_row`]) and a closing [`NOW_KIND`] marker: funnel data.
+    Events,
+}
+
+/// One event of a user's history as the encoder sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedEvent {
+    pub item: u32,
+    pub kind: EventKind,
+    /// Unix milliseconds, when known.
+    pub time_ms: Option<i64>,
+}
+
+/// Events (oldest first) as the encoder's input row: each with its kind and the gap bucket of
+/// the time since the event before it, then the [`NOW_KIND`] marker on the last item with the
+/// gap from the last event to `now_ms`. No events: the marker alone, on item 0.
+pub fn events_row(events: &[TimedEvent], now_ms: Option<i64>) -> Vec<(u32, u32, u32)> {
+    let gap = |from: Option<i64>, to: Option<i64>| match (from, to) {
+        (Some(a), Some(b)) => gap_bucket(Some((b - a).max(0) as f64 / 1000.0)),
+        _ => gap_bucket(None),
+    };
+    let mut row: Vec<(u32, u32, u32)> = Vec::with_capacity(events.len() + 1);
+    let mut previous: Option<i64> = None;
+    for (i, e) in events.iter().enumerate() {
+        let bucket = if i == 0 { 0 } else { gap(previous, e.time_ms) };
+        row.push((e.item, e.kind as u32, bucket));
+        previous = e.time_ms;
+    }
+    let last_item = events.last().map_or(0, |e| e.item);
+    row.push((last_item, NOW_KIND, gap(previous, now_ms)));
+    row
+}
+
 /// The bucket of the time between an event and the one before it (`None`: unknown).
 pub fn gap_bucket(seconds: Option<f64>) -> u32 {
     match seconds {
@@ -84,9 +130,33 @@ pub struct SasRecConfig {
     pub temperature: f32,
     /// Hidden width of the conversion heads (0: no conversion heads).
     pub conversion_hidden: usize,
+    /// How input rows are made (absent in bundles made before funnel training: items).
+    #[serde(default, skip_serializing_if = "is_items")]
+    pub input: SequenceInput,
+}
+
+fn is_items(input: &SequenceInput) -> bool {
+    *input == SequenceInput::Items
 }
 
 impl SasRecConfig {
+    /// Rows of the event-kind embedding: the four kinds, and the now marker for event input.
+    pub fn event_kinds(&self) -> usize {
+        match self.input {
+            SequenceInput::Items => NUM_EVENT_KINDS,
+            SequenceInput::Events => NUM_EVENT_KINDS + 1,
+        }
+    }
+
+    /// The encoder's input row for a history: [`history_row`] of its items, or [`events_row`],
+    /// as the model was trained.
+    pub fn input_row(&self, events: &[TimedEvent], now_ms: Option<i64>) -> Vec<(u32, u32, u32)> {
+        match self.input {
+            SequenceInput::Items => history_row(&events.iter().map(|e| e.item).collect::<Vec<_>>()),
+            SequenceInput::Events => events_row(events, now_ms),
+        }
+    }
+
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.num_items == 0 || self.hidden == 0 || self.layers == 0 || self.max_len == 0 {
             return Err("num_items, hidden, layers and max_len must be positive".into());
@@ -391,7 +461,7 @@ impl SasRec {
                 .then(|| embedding(cfg.num_attributes + 1, "attribute_embedding"))
                 .transpose()?,
             position_embedding: embedding(cfg.max_len, "position_embedding")?,
-            kind_embedding: embedding(NUM_EVENT_KINDS, "kind_embedding")?,
+            kind_embedding: embedding(cfg.event_kinds(), "kind_embedding")?,
             gap_embedding: embedding(NUM_GAP_BUCKETS, "gap_embedding")?,
             ln_input: LayerNorm::new(h, vb.pp("ln_input"))?,
             blocks: (0..cfg.layers)
@@ -563,6 +633,7 @@ mod tests {
             attributes_per_item: if attrs > 0 { 2 } else { 0 },
             temperature: 0.1,
             conversion_hidden: 8,
+            input: SequenceInput::Items,
         }
     }
 
@@ -652,6 +723,46 @@ mod tests {
         assert_eq!(a, b);
         let zeros = a.iter().flatten().filter(|&&v| v == 0.0).count();
         assert!((4..=28).contains(&zeros), "{zeros} of 32 dropped");
+    }
+
+    #[test]
+    fn event_rows_carry_kinds_gaps_and_the_now_marker() {
+        let at = |item, kind, s: i64| TimedEvent {
+            item,
+            kind,
+            time_ms: Some(s * 1000),
+        };
+        let events = [
+            at(3, EventKind::View, 100),
+            at(5, EventKind::Cart, 160),
+            at(5, EventKind::Purchase, 160),
+        ];
+        let row = events_row(&events, Some(3_700_000));
+        assert_eq!(
+            row,
+            vec![
+                (3, 0, 0),
+                (5, 2, gap_bucket(Some(60.0))),
+                (5, 3, gap_bucket(Some(0.0))),
+                (5, NOW_KIND, gap_bucket(Some(3540.0))),
+            ]
+        );
+        // Unknown times: unknown gaps; no events: the marker alone.
+        let untimed = [TimedEvent {
+            time_ms: None,
+            ..events[0]
+        }];
+        assert_eq!(
+            events_row(&untimed, Some(5)),
+            vec![(3, 0, 0), (3, NOW_KIND, 0)]
+        );
+        assert_eq!(events_row(&[], None), vec![(0, NOW_KIND, 0)]);
+        // Item input ignores kinds and times, as the sequence models were trained.
+        let mut cfg = tiny(0, 0);
+        assert_eq!(cfg.input_row(&events, None), history_row(&[3, 5, 5]));
+        cfg.input = SequenceInput::Events;
+        assert_eq!(cfg.input_row(&events, Some(3_700_000)), row);
+        assert_eq!(cfg.event_kinds(), NUM_EVENT_KINDS + 1);
     }
 
     #[test]

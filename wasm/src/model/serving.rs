@@ -419,16 +419,19 @@ impl ServingModel {
     }
 
     /// p(click), p(cart), p(purchase) (ESMM: each the product of the funnel's steps) of each
-    /// of `items` after `history` (item indices, oldest first).
+    /// of `items` after `events` (oldest first) at time `now_ms`, encoded as the model was
+    /// trained ([`SasRecConfig::input_row`]).
     pub fn conversion(
         &self,
-        history: &[u32],
+        events: &[super::TimedEvent],
+        now_ms: Option<i64>,
         items: &[u32],
     ) -> candle_core::Result<Vec<super::ConversionProbabilities>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let batch = self.batch(history)?;
+        let row = self.model.config().input_row(events, now_ms);
+        let batch = super::SeqBatch::from_rows(&[row], self.model.config().max_len, &Device::Cpu)?;
         let hidden = self.model.encode(&batch, &self.table, None)?;
         let state = self.model.states_at(&hidden, &batch.last_positions())?;
         let states = state.broadcast_as((items.len(), self.model.config().hidden))?;

@@ -55,6 +55,7 @@ pub fn sasrec_config() -> SasRecConfig {
         attributes_per_item: 0,
         temperature: 0.1,
         conversion_hidden: 32,
+        input: Default::default(),
     }
 }
 
