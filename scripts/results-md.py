@@ -206,6 +206,19 @@ if embed_bench.exists():
             "6-layer one), kept for speed; the text-bundle probe's AUC held with 4 layers "
             "(`results/quantize/womens-reviews-text.json`).", ""]
 
+train_bench = root / "results" / "bench" / "train.json"
+if train_bench.exists():
+    b = json.loads(train_bench.read_text())
+    c, t = b["candle"], b["pytorch"]
+    out += ["## Benchmark: training throughput, candle vs PyTorch", "",
+            f"{b['benchmark']}. Same architecture and step in both (`scripts/bench-train-torch.py` mirrors "
+            f"`edgerec::model::sasrec` and the trainer's sampled softmax); machine: {b['machine']['cpus']} cores, "
+            f"{b['machine']['threads']} threads each. Command: `{b['command']}` ({b['created_at'][:10]}).", "",
+            "| framework | steps | sequences/s |", "|---|---:|---:|",
+            f"| edgerec-train ({c['framework']}) | {c['steps']} | {c['sequences_per_second']:.0f} |",
+            f"| {t['framework']} (CPU) | {t['steps']} | {t['sequences_per_second']:.0f} |",
+            f"| ratio candle / PyTorch | | {b['ratio_candle_over_pytorch']:.2f} |", ""]
+
 # Quantization (results/quantize/*.json): each policy's bundle loaded back through the edge's loader
 # and scored on the same test split as the f32 bundle.
 QUANT_TARGETS = {"q8": 0.5, "q4": 2.0}  # most relative loss allowed, percent (issue 5)
