@@ -365,7 +365,7 @@ impl Engine {
                 .zip(&positions)
                 .map(|(&(item, _), &at)| crate::model::TimedEvent {
                     item,
-                    kind: model_event_kind(entries[at].1),
+                    kind: entries[at].1.into(),
                     time_ms: time_at(at),
                 })
                 .collect();
@@ -583,19 +583,6 @@ fn unknown_item(position: usize, id: &str) -> IgnoredItem {
         position,
         id: id.to_string(),
         reason: "unknown_item".to_string(),
-    }
-}
-
-/// The transformer's event kind of an API event type.
-#[cfg(feature = "model")]
-fn model_event_kind(kind: crate::api::EventType) -> crate::model::EventKind {
-    use crate::api::EventType;
-    use crate::model::EventKind;
-    match kind {
-        EventType::View => EventKind::View,
-        EventType::Click => EventKind::Click,
-        EventType::Cart => EventKind::Cart,
-        EventType::Purchase => EventKind::Purchase,
     }
 }
 

@@ -16,8 +16,7 @@ use super::task::{
     PurchaseRun, REES46_SAMPLE_PATH, SAMPLE_PATH,
 };
 use super::transformer::{
-    api_event_type, bundle_path, test_examples, window_examples, FunnelExample, FunnelVocab,
-    TransformerConfig,
+    bundle_path, test_examples, window_examples, FunnelExample, FunnelVocab, TransformerConfig,
 };
 use super::ConversionMetrics;
 use crate::events::Event;
@@ -25,7 +24,6 @@ use crate::seqrec::quantize::{
     print_report, quantize_policies, read_policies, BundleLineage, ComputeArg, QuantizeReport,
 };
 use anyhow::Context as _;
-use edgerec::model::serving::ExportParts;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
@@ -230,15 +228,6 @@ fn export_transformer(
 ) -> Result<QuantizeReport> {
     let trained = run.transformer.as_ref().expect("a transformer run");
     let policies = read_policies(&args.policies, None)?;
-    let table = trained.item_table()?;
-    let weights = trained.weights();
-    let parts = ExportParts {
-        config: trained.model.config(),
-        weights: &weights,
-        item_table: &table,
-        item_ids: &trained.vocab.items,
-        popularity_order: &trained.vocab.popularity_order,
-    };
     let examples = test_examples(&data.source_events, data, &trained.vocab)?;
     let labels = &data.test.labels;
     let data_set = args.data_set.name();
@@ -256,25 +245,27 @@ fn export_transformer(
             .map(|&k| (k.to_string(), m[k]))
             .collect()
     };
-    let results = quantize_policies(
-        &parts,
-        &policies,
-        &lineage,
-        None,
-        args.compute.compute(),
-        |policy| bundle_path(dir, data_set, &policy.name),
-        |served| {
-            let bar = crate::progress::bar(examples.len() as u64, &served.policy.name);
-            let mut p = Vec::with_capacity(examples.len());
-            for e in &examples {
-                let answer = served.conversion(&e.events, Some(e.now_ms), &[e.focus])?;
-                p.push(answer[0].purchase as f64);
-                bar.inc(1);
-            }
-            bar.finish_and_clear();
-            Ok(measure(&p))
-        },
-    )?;
+    let results = trained.with_export_parts(|parts| {
+        quantize_policies(
+            parts,
+            &policies,
+            &lineage,
+            None,
+            args.compute.compute(),
+            |policy| bundle_path(dir, data_set, &policy.name),
+            |served| {
+                let bar = crate::progress::bar(examples.len() as u64, &served.policy.name);
+                let mut p = Vec::with_capacity(examples.len());
+                for e in &examples {
+                    let answer = served.conversion(&e.events, Some(e.now_ms), &[e.focus])?;
+                    p.push(answer[0].purchase as f64);
+                    bar.inc(1);
+                }
+                bar.finish_and_clear();
+                Ok(measure(&p))
+            },
+        )
+    })??;
     let report = QuantizeReport {
         data: data_info,
         protocol: format!(
@@ -407,7 +398,7 @@ pub fn predict_request(
                 .iter()
                 .map(|e| edgerec::Event {
                     id: id(e.item),
-                    kind: api_event_type(e.kind),
+                    kind: e.kind.into(),
                     time: e.time_ms.map(|t| t as u64),
                 })
                 .collect(),

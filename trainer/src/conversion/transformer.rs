@@ -30,6 +30,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, IndexOp, Tensor, D};
+use edgerec::model::serving::ExportParts;
 use edgerec::model::{
     Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig, SeqBatch, SequenceInput, TimedEvent,
 };
@@ -114,16 +115,6 @@ pub fn event_kind(event_type: &EventType) -> EventKind {
         EventType::Click | EventType::Custom(_) => EventKind::Click,
         EventType::AddToCart => EventKind::Cart,
         EventType::Purchase => EventKind::Purchase,
-    }
-}
-
-/// The API's event type of a model event kind (what a page sends for it).
-pub fn api_event_type(kind: EventKind) -> edgerec::EventType {
-    match kind {
-        EventKind::View => edgerec::EventType::View,
-        EventKind::Click => edgerec::EventType::Click,
-        EventKind::Cart => edgerec::EventType::Cart,
-        EventKind::Purchase => edgerec::EventType::Purchase,
     }
 }
 
@@ -379,15 +370,25 @@ impl TrainedTransformer {
         Ok(self.model.item_table(&self.features)?)
     }
 
-    /// Every variable by name, for the bundle export.
-    pub fn weights(&self) -> BTreeMap<String, Tensor> {
-        self.varmap
+    /// Runs `f` on what a bundle export needs: every variable by name, the item table, ids and
+    /// popularity order.
+    pub fn with_export_parts<R>(&self, f: impl FnOnce(&ExportParts<'_>) -> R) -> Result<R> {
+        let weights: BTreeMap<String, Tensor> = self
+            .varmap
             .data()
             .lock()
             .expect("var map lock")
             .iter()
             .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect()
+            .collect();
+        let table = self.item_table()?;
+        Ok(f(&ExportParts {
+            config: self.model.config(),
+            weights: &weights,
+            item_table: &table,
+            item_ids: &self.vocab.items,
+            popularity_order: &self.vocab.popularity_order,
+        }))
     }
 
     /// Training and validation curves for the run record.
@@ -649,7 +650,7 @@ mod tests {
     use super::*;
     use crate::conversion::readers::read_taobao_csv;
     use crate::conversion::task::{repo_path, PurchaseConfig, SAMPLE_PATH};
-    use edgerec::model::serving::{export, ExportParts};
+    use edgerec::model::serving::export;
     use edgerec::model::QuantPolicy;
     use serde_json::Value;
 
@@ -685,16 +686,10 @@ mod tests {
         let table = trained.item_table().unwrap();
         let cases = &examples[..40];
         let expected = predict(&trained.model, &table, cases).unwrap();
-        let weights = trained.weights();
-        let parts = ExportParts {
-            config: trained.model.config(),
-            weights: &weights,
-            item_table: &table,
-            item_ids: &trained.vocab.items,
-            popularity_order: &trained.vocab.popularity_order,
-        };
         let f32 = QuantPolicy::builtin("f32").unwrap();
-        let bytes = export(&parts, &f32, "now".into()).unwrap().0.finish();
+        let bytes = trained
+            .with_export_parts(|parts| export(parts, &f32, "now".into()).unwrap().0.finish())
+            .unwrap();
         let engine = edgerec::Engine::from_bundle(&bytes).unwrap();
         let items = &trained.vocab.items;
         let mut differ_by_item = false;

@@ -35,6 +35,31 @@ pub enum EventKind {
 
 pub const NUM_EVENT_KINDS: usize = 4;
 
+/// The API's event types are the model's event kinds, one for one.
+impl From<crate::api::EventType> for EventKind {
+    fn from(kind: crate::api::EventType) -> Self {
+        use crate::api::EventType;
+        match kind {
+            EventType::View => EventKind::View,
+            EventType::Click => EventKind::Click,
+            EventType::Cart => EventKind::Cart,
+            EventType::Purchase => EventKind::Purchase,
+        }
+    }
+}
+
+impl From<EventKind> for crate::api::EventType {
+    fn from(kind: EventKind) -> Self {
+        use crate::api::EventType;
+        match kind {
+            EventKind::View => EventType::View,
+            EventKind::Click => EventType::Click,
+            EventKind::Cart => EventType::Cart,
+            EventKind::Purchase => EventType::Purchase,
+        }
+    }
+}
+
 /// Time-gap buckets: 0 = unknown or first event, then log2-spaced seconds up to about 9 days.
 pub const NUM_GAP_BUCKETS: usize = 22;
 

@@ -354,8 +354,18 @@ impl ServingModel {
         self.item_ids.len()
     }
 
+    /// A history of item indices as the model's input: each a click of unknown time (for a
+    /// funnel model, which reads kinds and times, the best a bare item list can say).
     fn batch(&self, history: &[u32]) -> candle_core::Result<super::SeqBatch> {
-        let row = super::history_row(history);
+        let events: Vec<super::TimedEvent> = history
+            .iter()
+            .map(|&item| super::TimedEvent {
+                item,
+                kind: super::EventKind::Click,
+                time_ms: None,
+            })
+            .collect();
+        let row = self.model.config().input_row(&events, None);
         super::SeqBatch::from_rows(&[row], self.model.config().max_len, &Device::Cpu)
     }
 
