@@ -18,7 +18,7 @@ export ESBUILD_BIN = $(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
 
 RUST_SOURCES := $(shell find wasm trainer worker -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 
-.PHONY: help setup demo test lint rust-test node-test eval eval-model model js worker site serve bench clean
+.PHONY: help setup demo test lint rust-test node-test eval eval-model model js worker site serve bench bench-train clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -119,6 +119,9 @@ site: $(BUNDLE) $(SASREC_BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo
 bench: $(TRAIN) js ## recommend latency native vs wasm, cold start, .wasm size; the transformer's two compute paths (needs ../shared/data and runs/diginetica): results/bench/
 	scripts/bench-recommend.sh
 	scripts/bench-model.sh
+
+bench-train: ## training throughput, candle vs the same transformer in PyTorch (installs PyTorch into build/bench-venv): results/bench/train.json
+	scripts/bench-train.sh
 
 serve: ## serve what is built, without rebuilding (WRANGLER_ARGS="--var EDGEREC_BUNDLE:/models/sasrec.bundle" for the transformer)
 	npx wrangler dev --ip 127.0.0.1 --port $(PORT) $(WRANGLER_ARGS)
