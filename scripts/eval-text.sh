@@ -15,4 +15,4 @@ cargo build -p edgerec-trainer
 target/debug/edgerec-train text \
   --input "$shared/womens-reviews/WomensClothingE-CommerceReviews.parquet.brotli" \
   --encoder "$models/all-MiniLM-L6-v2" --out build/text-model --results-dir results \
-  --limit 4000 --max-train-reviews 2000 --max-len 64 --train-layers 2 --epochs 1 --learning-rate 1e-4
+  --limit 4000 --max-train-reviews 2000 --max-len 64 --train-layers 2 --epochs 2 --learning-rate 2e-4
