@@ -373,14 +373,7 @@ impl TrainedTransformer {
     /// Runs `f` on what a bundle export needs: every variable by name, the item table, ids and
     /// popularity order.
     pub fn with_export_parts<R>(&self, f: impl FnOnce(&ExportParts<'_>) -> R) -> Result<R> {
-        let weights: BTreeMap<String, Tensor> = self
-            .varmap
-            .data()
-            .lock()
-            .expect("var map lock")
-            .iter()
-            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect();
+        let weights = crate::seqrec::var_tensors(&self.varmap);
         let table = self.item_table()?;
         Ok(f(&ExportParts {
             config: self.model.config(),

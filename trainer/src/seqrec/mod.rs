@@ -397,6 +397,14 @@ pub fn load_model(cfg: &SasRecConfig, weights: &Path, device: &Device) -> Result
     Ok((varmap, model))
 }
 
+/// Every variable's tensor by name: what a bundle export reads.
+pub(crate) fn var_tensors(varmap: &VarMap) -> std::collections::BTreeMap<String, Tensor> {
+    named_vars(varmap)
+        .into_iter()
+        .map(|(name, var)| (name, var.as_tensor().clone()))
+        .collect()
+}
+
 pub(crate) fn named_vars(varmap: &VarMap) -> Vec<(String, Var)> {
     let data = varmap.data().lock().expect("var map lock");
     let mut vars: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

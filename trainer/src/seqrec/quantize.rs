@@ -247,13 +247,7 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
     }
     let (varmap, model) = load_model(&cfg, &run.best(), &Device::Cpu)?;
     let table = model.item_table(&ItemFeatures::none())?;
-    let weights: BTreeMap<String, Tensor> = varmap
-        .data()
-        .lock()
-        .expect("var map lock")
-        .iter()
-        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-        .collect();
+    let weights = super::var_tensors(&varmap);
     let popularity_order = popularity_order(&bench.validation.train, cfg.num_items);
     let parts = ExportParts {
         config: &cfg,
