@@ -385,6 +385,26 @@ pub fn file_fingerprint(path: &Path) -> Result<String> {
         .collect())
 }
 
+/// What a run's record says of its data: the file, its fingerprint and the window sizes.
+pub fn data_info(data: &PurchaseData, data_set: &str, input: &Path, fingerprint: &str) -> DataInfo {
+    let sizes = [
+        ("events", data.events),
+        ("train_users", data.train.len()),
+        ("train_buyers", data.train.positives()),
+        ("test_users", data.test.len()),
+        ("test_buyers", data.test.positives()),
+    ];
+    DataInfo {
+        name: data_set.to_string(),
+        path: input.display().to_string(),
+        fingerprint_sha256: fingerprint.to_string(),
+        sizes: sizes
+            .iter()
+            .map(|&(k, v)| (k.to_string(), v as u64))
+            .collect(),
+    }
+}
+
 /// The run record of one model's run.
 pub fn run_record(
     run: &PurchaseRun,
@@ -393,23 +413,8 @@ pub fn run_record(
     input: &Path,
     fingerprint: &str,
 ) -> RunRecord {
-    let sizes = [
-        ("events", data.events),
-        ("train_users", data.train.len()),
-        ("train_buyers", data.train.positives()),
-        ("test_users", data.test.len()),
-        ("test_buyers", data.test.positives()),
-    ];
     RunRecord {
-        data: DataInfo {
-            name: data_set.to_string(),
-            path: input.display().to_string(),
-            fingerprint_sha256: fingerprint.to_string(),
-            sizes: sizes
-                .iter()
-                .map(|&(k, v)| (k.to_string(), v as u64))
-                .collect(),
-        },
+        data: data_info(data, data_set, input, fingerprint),
         split: data.split.describe(),
         protocol: format!(
             "purchase prediction per user; AUC (ties averaged), log loss (clipped at 1e-15), ECE \

@@ -523,11 +523,7 @@ pub fn train(
             let lr = schedule.lr_at(step, total_steps);
             opt.apply(&loss.backward()?, lr)?;
             step += 1;
-            let loss = loss.to_scalar::<f32>()? as f64;
-            if !loss.is_finite() {
-                bail!("training diverged at step {step}: loss {loss}");
-            }
-            loss_sum += loss;
+            loss_sum += crate::seqrec::finite_loss(&loss, step)?;
             bar.set_message(format!(
                 "epoch {epoch}/{} loss {:.4} lr {lr:.2e}",
                 config.epochs,
@@ -587,17 +583,16 @@ fn evaluate(
     table: &Tensor,
     examples: &[FunnelExample],
 ) -> Result<(f64, Option<f64>)> {
-    let mut loss_sum = 0.0;
+    let (mut loss_sum, mut purchase) = (0.0, Vec::with_capacity(examples.len()));
     for chunk in examples.chunks(512) {
         let refs: Vec<&FunnelExample> = chunk.iter().collect();
-        let loss = esmm_loss(
-            &logits(model, table, &refs, None)?,
-            &label_tensor(&refs, model.device())?,
-        )?;
+        // One forward pass per chunk gives both the loss and the probabilities.
+        let logits = logits(model, table, &refs, None)?;
+        let loss = esmm_loss(&logits, &label_tensor(&refs, model.device())?)?;
         loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+        let p = SasRec::conversion_probabilities(&logits)?.to_vec2::<f32>()?;
+        purchase.extend(p.iter().map(|r| r[2] as f64));
     }
-    let p = predict(model, table, examples)?;
-    let purchase: Vec<f64> = p.iter().map(|p| p[2] as f64).collect();
     let labels: Vec<bool> = examples.iter().map(|e| e.labels[2]).collect();
     Ok((
         loss_sum / examples.len().max(1) as f64,

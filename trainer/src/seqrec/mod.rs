@@ -397,6 +397,15 @@ pub fn load_model(cfg: &SasRecConfig, weights: &Path, device: &Device) -> Result
     Ok((varmap, model))
 }
 
+/// A step's scalar loss, or an error saying training diverged at `step`.
+pub(crate) fn finite_loss(loss: &Tensor, step: usize) -> Result<f64> {
+    let loss = loss.to_scalar::<f32>()? as f64;
+    if !loss.is_finite() {
+        bail!("training diverged at step {step}: loss {loss}");
+    }
+    Ok(loss)
+}
+
 /// Every variable's tensor by name: what a bundle export reads.
 pub(crate) fn var_tensors(varmap: &VarMap) -> std::collections::BTreeMap<String, Tensor> {
     named_vars(varmap)
@@ -548,11 +557,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
             let lr = schedule.lr_at(state.step, total_steps);
             opt.apply(&loss.backward()?, lr)?;
             state.step += 1;
-            let loss = loss.to_scalar::<f32>()? as f64;
-            if !loss.is_finite() {
-                bail!("training diverged at step {}: loss {loss}", state.step);
-            }
-            loss_sum += loss;
+            loss_sum += finite_loss(&loss, state.step)?;
             sequences += batch.len();
             bar.set_message(format!(
                 "epoch {epoch}/{} loss {:.4} lr {lr:.2e}",
