@@ -108,9 +108,10 @@ worker/build/index.js: $(RUST_SOURCES)
 	cd worker && worker-build --release --no-opt
 	@touch $@
 
-site: $(BUNDLE) $(SASREC_BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## static assets: demo page, browser engine and Web Worker helper, bundles
+site: $(BUNDLE) $(SASREC_BUNDLE) $(FUNNEL_BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## static assets: demo page, browser engine and Web Worker helper, bundles
 	mkdir -p build/site/pkg build/site/edgerec/pkg/web
 	cp $(SASREC_BUNDLE) build/site/models/sasrec.bundle
+	cp $(FUNNEL_BUNDLE) build/site/models/funnel.bundle
 	cp web/demo/* build/site/
 	cp build/pkg/web/edgerec_js.js build/pkg/web/edgerec_js_bg.wasm build/site/pkg/
 	cp web/worker-client.js web/engine-worker.js build/site/edgerec/

@@ -98,7 +98,7 @@ test("the transformer runs on-device in Chromium, in a Web Worker, exactly as in
   const history = ["21115", "28626", "37747"];
   const got = await page.evaluate(async (history) => {
     const { createEngineWorker } = await import("/edgerec/worker-client.js");
-    const engine = await createEngineWorker({ bundleUrl: "/models/sasrec.bundle", engineOptions: { compute: "dequantized" } });
+    const engine = await createEngineWorker({ bundleUrl: "/models/sasrec.bundle", engineOptions: { compute: "quantized" } });
     const answer = await engine.recommend({ history, k: 10 });
     const similar = await engine.similar({ item: history[0], k: 5 });
     let predictError;

@@ -51,6 +51,13 @@ export function thrown(fn) {
 /** The same f32 on both sides: JSON from serde_json prints the shortest f32, JS holds the f64 widening. */
 export const f32 = (x) => Math.fround(x);
 
+/** A JSON value with every number rounded to f32, for comparing serde_json text with JS values. */
+export const f32Deep = (v) =>
+  typeof v === "number" ? Math.fround(v)
+    : Array.isArray(v) ? v.map(f32Deep)
+    : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, f32Deep(x)]))
+    : v;
+
 /**
  * Starts the worker in workerd (`wrangler dev`) on 127.0.0.1:`port` and waits until it answers.
  * Returns its base URL and a `stop()` that ends the whole process group.

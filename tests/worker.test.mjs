@@ -1,7 +1,7 @@
 // The worker running in workerd (through `wrangler dev`), over real HTTP on 127.0.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { nativeAnswers, nativeSasrecAnswers, f32, startWorker, testPublicKey } from "./helpers.mjs";
+import { nativeAnswers, nativeSasrecAnswers, nativePredictions, f32, f32Deep, startWorker, testPublicKey } from "./helpers.mjs";
 
 const port = Number(process.env.EDGEREC_TEST_PORT ?? 8797);
 let base;
@@ -122,22 +122,41 @@ test("similar and predict over HTTP, with errors naming the problem", async () =
   assert.equal(wrongMethod.status, 405);
 });
 
-test("a worker pointed at the transformer bundle ranks with it", async () => {
+test("a worker pointed at the transformer bundle ranks with it, bit for bit as natively", async () => {
   // A second workerd serving build/site/models/sasrec.bundle (EDGEREC_BUNDLE).
   const model = await startWorker(port + 2, { args: ["--var", "EDGEREC_BUNDLE:/models/sasrec.bundle"] });
   try {
     const health = await (await fetch(`${model.base}/v1/health`)).json();
     assert.equal(health.model_kind, "sasrec");
-    const { request, response } = nativeSasrecAnswers()[0];
-    const res = await postTo("/v1/recommend", request, model.base);
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.body.items.map((i) => i.id), response.items.map((i) => i.id));
-    assert.ok(res.body.items.every((i) => i.source === "model"));
+    for (const { request, response } of nativeSasrecAnswers().slice(0, 50)) {
+      const res = await postTo("/v1/recommend", request, model.base);
+      assert.equal(res.status, 200);
+      // The int8 kernels: the same scores to the last bit in workerd as in the native trainer
+      // (serde_json prints an f32 shortest, the native file its f64 widening: both are one f32).
+      assert.deepEqual(f32Deep(res.body), f32Deep(response));
+    }
+    const { response } = nativeSasrecAnswers()[0];
+    assert.ok(response.items.every((i) => i.source === "model"));
     const similar = await postTo("/v1/similar", { item: response.items[0].id, k: 5 }, model.base);
     assert.equal(similar.status, 200);
     assert.ok(similar.body.items.every((i) => i.source === "model"));
   } finally {
     model.stop();
+  }
+});
+
+test("a worker pointed at the funnel bundle predicts conversions bit for bit as natively", async () => {
+  const funnel = await startWorker(port + 3, { args: ["--var", "EDGEREC_BUNDLE:/models/funnel.bundle"] });
+  try {
+    for (const { request, response } of nativePredictions().slice(0, 50)) {
+      const res = await postTo("/v1/predict", request, funnel.base);
+      assert.equal(res.status, 200);
+      assert.deepEqual(f32Deep(res.body), f32Deep(response));
+    }
+    const late = await postTo("/v1/predict", { events: [{ id: "1", time: 5 }], items: ["1"], context: { time: 1 } }, funnel.base);
+    assert.deepEqual([late.status, late.body.error.field], [400, "events[0].time"]);
+  } finally {
+    funnel.stop();
   }
 });
 

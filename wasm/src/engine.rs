@@ -37,8 +37,8 @@ pub struct Engine {
 pub struct LoadOptions {
     /// Only a bundle signed by this key loads.
     pub trusted: Option<TrustedKey>,
-    /// How the transformer computes with quantized weights (default: dequantized once at load,
-    /// which measured as fast as QMatMul at these sizes; see RESULTS.md).
+    /// How the transformer computes (default: edgerec's int8 kernels, the same bits on every
+    /// platform; `Dequantized` runs candle's f32 ops as the trainer does).
     #[cfg(feature = "model")]
     pub compute: crate::model::Compute,
 }

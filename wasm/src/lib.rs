@@ -18,6 +18,7 @@ mod catalog;
 mod covisit;
 mod engine;
 mod error;
+pub mod kernels;
 #[cfg(feature = "model")]
 pub mod model;
 mod retrieval;
@@ -38,5 +39,5 @@ pub use catalog::{Catalog, CatalogEntry, CATEGORY_SEPARATOR, NO_CATEGORY};
 pub use covisit::{CovisitModel, CovisitParams, EventWeights, ScoredItem};
 pub use engine::{Engine, LoadOptions, COVISIT_CANDIDATES, RERANK_CANDIDATES};
 pub use error::{BundleError, Error, RequestError};
-pub use retrieval::{dot_i8, Int8Rows};
+pub use kernels::{dot_i8, Int8Rows};
 pub use session::Session;

@@ -328,7 +328,7 @@ pub fn predict(
     let mut out = Vec::with_capacity(examples.len());
     for chunk in examples.chunks(512) {
         let refs: Vec<&FunnelExample> = chunk.iter().collect();
-        let p = SasRec::conversion_probabilities(&logits(model, table, &refs, None)?)?;
+        let p = model.conversion_probabilities(&logits(model, table, &refs, None)?)?;
         out.extend(p.to_vec2::<f32>()?.into_iter().map(|r| [r[0], r[1], r[2]]));
     }
     Ok(out)
@@ -590,7 +590,7 @@ fn evaluate(
         let logits = logits(model, table, &refs, None)?;
         let loss = esmm_loss(&logits, &label_tensor(&refs, model.device())?)?;
         loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
-        let p = SasRec::conversion_probabilities(&logits)?.to_vec2::<f32>()?;
+        let p = model.conversion_probabilities(&logits)?.to_vec2::<f32>()?;
         purchase.extend(p.iter().map(|r| r[2] as f64));
     }
     let labels: Vec<bool> = examples.iter().map(|e| e.labels[2]).collect();
@@ -678,24 +678,35 @@ mod tests {
         let bytes = trained
             .with_export_parts(|parts| export(parts, &f32, "now".into()).unwrap().0.finish())
             .unwrap();
-        let engine = edgerec::Engine::from_bundle(&bytes).unwrap();
+        // candle's f32 ops (the trainer's arithmetic) and the default int8 kernels.
+        let exact = edgerec::LoadOptions {
+            compute: edgerec::model::Compute::Dequantized,
+            ..Default::default()
+        };
+        let engines = [
+            (edgerec::Engine::load(&bytes, &exact).unwrap(), 1e-5),
+            (edgerec::Engine::from_bundle(&bytes).unwrap(), 2e-3),
+        ];
         let items = &trained.vocab.items;
         let mut differ_by_item = false;
         for (case, p) in cases.iter().zip(&expected) {
             let mut request = crate::conversion::cli::predict_request(case, &trained.vocab, 1);
             request.items.push(items[0].clone());
             let request = serde_json::to_value(&request).unwrap();
-            let answer: Value =
-                serde_json::from_str(&engine.predict_json(&request.to_string()).unwrap()).unwrap();
-            let got = &answer["predictions"][0];
-            for (stage, want) in ["click", "cart", "purchase"].iter().zip(p) {
-                let got = got[stage].as_f64().unwrap();
-                assert!(
-                    (got - *want as f64).abs() < 1e-5,
-                    "{stage}: edge {got}, trainer {want}"
-                );
+            for (engine, tolerance) in &engines {
+                let answer: Value =
+                    serde_json::from_str(&engine.predict_json(&request.to_string()).unwrap())
+                        .unwrap();
+                let got = &answer["predictions"][0];
+                for (stage, want) in ["click", "cart", "purchase"].iter().zip(p) {
+                    let got = got[stage].as_f64().unwrap();
+                    assert!(
+                        (got - *want as f64).abs() < *tolerance,
+                        "{stage}: edge {got}, trainer {want}"
+                    );
+                }
+                differ_by_item |= answer["predictions"][1]["purchase"] != got["purchase"];
             }
-            differ_by_item |= answer["predictions"][1]["purchase"] != got["purchase"];
         }
         assert!(
             differ_by_item,

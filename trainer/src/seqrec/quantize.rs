@@ -41,13 +41,14 @@ pub struct QuantizeArgs {
     /// Sign every bundle with this Ed25519 secret key (`edgerec-train keygen`).
     #[arg(long)]
     pub sign_key: Option<PathBuf>,
-    /// How the loaded bundles compute: with dequantized weights or QMatMul.
+    /// How the loaded bundles compute: candle's f32 ops on dequantized weights (the trainer's
+    /// arithmetic), or edgerec's int8 kernels (what the edge runs by default).
     #[arg(long, value_enum, default_value = "dequantized")]
     pub compute: ComputeArg,
     /// Score only this many test cases (sampled with the run's seed); default all.
     #[arg(long)]
     pub test_cases: Option<usize>,
-    /// Write the comparison as `<dir>/quantize/<data set>.json` (`-qmatmul` with
+    /// Write the comparison as `<dir>/quantize/<data set>.json` (`<data set>-int8.json` with
     /// `--compute quantized`).
     #[arg(long)]
     pub results_dir: Option<PathBuf>,
@@ -316,7 +317,7 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
     if let Some(dir) = &args.results_dir {
         let suffix = match compute {
             Compute::Dequantized => "",
-            Compute::Quantized => "-qmatmul",
+            Compute::Quantized => "-int8",
         };
         let path = dir
             .join("quantize")

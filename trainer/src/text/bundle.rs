@@ -59,7 +59,8 @@ pub struct TextBundleArgs {
     /// Tokens per text, [CLS] and [SEP] included (recorded in the bundle).
     #[arg(long, default_value_t = 64)]
     pub max_len: usize,
-    /// How the loaded bundles compute: with dequantized weights or QMatMul.
+    /// How the loaded bundles compute: candle's f32 ops on dequantized weights, or edgerec's
+    /// int8 kernels (what the edge runs by default).
     #[arg(long, value_enum, default_value = "dequantized")]
     pub compute: ComputeArg,
     /// Folder for the bundles (`minilm-<variant>.bundle`).

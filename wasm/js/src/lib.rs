@@ -227,11 +227,12 @@ export interface EngineOptions {
    */
   publicKey?: string;
   /**
-   * How a transformer (`sasrec`) bundle computes with its quantized weights: "dequantized"
-   * (default: f32 copies made once at load) or "quantized" (candle QMatMul on the blocks; less
-   * memory). Ignored for co-visitation bundles.
+   * How a transformer (`sasrec`) bundle computes: "quantized" (default: edgerec's int8 kernels;
+   * the same answer, bit for bit, natively, in Node, in browsers and in workerd; least memory) or
+   * "dequantized" (candle's f32 ops on weights dequantized at load, as the trainer computes).
+   * Ignored for co-visitation bundles.
    */
-  compute?: "dequantized" | "quantized";
+  compute?: "quantized" | "dequantized";
 }
 
 /**
@@ -314,6 +315,23 @@ fn parse_options<T: Default + serde::de::DeserializeOwned>(
     })
 }
 
+/// The `compute` option: `quantized` (the default: int8 kernels, the same bits on every
+/// platform) or `dequantized` (candle's f32 ops, as the trainer computes).
+fn parse_compute(
+    value: Option<&str>,
+    example: &'static str,
+) -> Result<edgerec::model::Compute, JsValue> {
+    match value {
+        None | Some("quantized") => Ok(edgerec::model::Compute::Quantized),
+        Some("dequantized") => Ok(edgerec::model::Compute::Dequantized),
+        Some(other) => Err(js_error(
+            "invalid_options",
+            Some("compute"),
+            &format!("invalid options: compute `{other}`; expected {example}"),
+        )),
+    }
+}
+
 fn bundle_error(e: edgerec::BundleError) -> JsValue {
     js_error(e.code(), None, &e.to_string())
 }
@@ -357,24 +375,14 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] options: JsValue,
     ) -> Result<Engine, JsValue> {
         const EXAMPLE: &str =
-            "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"dequantized\" | \"quantized\"}";
+            "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"quantized\" | \"dequantized\"}";
         let options: EngineOptions = parse_options(&options, EXAMPLE)?;
         let trusted = options
             .public_key
             .map(|k| edgerec::TrustedKey::from_hex(&k))
             .transpose()
             .map_err(bundle_error)?;
-        let compute = match options.compute.as_deref() {
-            None | Some("dequantized") => edgerec::model::Compute::Dequantized,
-            Some("quantized") => edgerec::model::Compute::Quantized,
-            Some(other) => {
-                return Err(js_error(
-                    "invalid_options",
-                    None,
-                    &format!("invalid options: compute `{other}`; expected {EXAMPLE}"),
-                ))
-            }
-        };
+        let compute = parse_compute(options.compute.as_deref(), EXAMPLE)?;
         let options = edgerec::LoadOptions { trusted, compute };
         edgerec::Engine::load(bundle, &options)
             .map(|inner| Engine { inner })

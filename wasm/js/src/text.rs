@@ -2,18 +2,18 @@
 //! `text`): the bundle's tokenizer and encoder, the same code the trainer embeds with. Named
 //! `TextEmbedder`, not `TextEncoder` (a JS built-in).
 
-use edgerec::model::{Compute, EmbedError};
+use edgerec::model::EmbedError;
 use edgerec::TrustedKey;
 use js_sys::Float32Array;
 use wasm_bindgen::prelude::*;
 
-use super::{bundle_error, js_error, parse_options};
+use super::{bundle_error, js_error, parse_compute, parse_options};
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct EmbedderOptions {
     public_key: Option<String>,
-    /// `dequantized` (default: f32 weights) or `quantized` (QMatMul on the stored blocks).
+    /// `quantized` (default: int8 kernels) or `dequantized` (candle's f32 ops).
     compute: Option<String>,
 }
 
@@ -29,27 +29,19 @@ pub struct TextEmbedder {
 #[wasm_bindgen]
 impl TextEmbedder {
     /// Verifies and loads a `text-encoder` bundle. Options: `{publicKey?: string, compute?:
-    /// "dequantized" | "quantized"}`. Throws `EdgerecError` with the bundle's error code.
+    /// "quantized" | "dequantized"}`. Throws `EdgerecError` with the bundle's error code.
     #[wasm_bindgen(constructor)]
     pub fn new(
         bundle: &[u8],
         #[wasm_bindgen(
-            unchecked_param_type = "{publicKey?: string, compute?: \"dequantized\" | \"quantized\"} | undefined"
+            unchecked_param_type = "{publicKey?: string, compute?: \"quantized\" | \"dequantized\"} | undefined"
         )]
         options: JsValue,
     ) -> Result<TextEmbedder, JsValue> {
-        let options: EmbedderOptions = parse_options(&options, "{\"compute\": \"dequantized\"}")?;
-        let compute = match options.compute.as_deref() {
-            None | Some("dequantized") => Compute::Dequantized,
-            Some("quantized") => Compute::Quantized,
-            Some(other) => {
-                return Err(js_error(
-                    "invalid_options",
-                    Some("compute"),
-                    &format!("compute must be \"dequantized\" or \"quantized\", found {other:?}"),
-                ))
-            }
-        };
+        const EXAMPLE: &str =
+            "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"quantized\" | \"dequantized\"}";
+        let options: EmbedderOptions = parse_options(&options, EXAMPLE)?;
+        let compute = parse_compute(options.compute.as_deref(), EXAMPLE)?;
         let trusted = options
             .public_key
             .map(|k| TrustedKey::from_hex(&k))

@@ -6,10 +6,10 @@
 //! so the same code reads the pretrained file natively (`VarBuilder::from_mmaped_safetensors`),
 //! a fine-tuned checkpoint, or bytes fetched at the edge (`VarBuilder::from_buffered_safetensors`).
 //!
-//! Every op here has a backward pass in candle: softmax and layer norm are composed from basic
-//! ops rather than candle-nn's fused kernels (`ops::softmax_last_dim`, `ops::layer_norm`), which
-//! have none. So the trainer fine-tunes exactly the code that serves. Dropout is left out: candle's
-//! CPU generator cannot be seeded, and training must be reproducible.
+//! The ops are [`super::ops`]': candle's differentiable ones when training (so the trainer
+//! fine-tunes exactly the code that serves) or edgerec's kernels when serving with
+//! [`Compute::Quantized`] (query, key and value then run as one int8 product). Dropout is left
+//! out: candle's CPU generator cannot be seeded, and training must be reproducible.
 //!
 //! [`BertEncoder::forward_layers`] runs only layers `[a, b)`, so a trainer can compute the frozen
 //! bottom layers once, cache their output, and train the top layers on it.
@@ -21,7 +21,7 @@ use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{Embedding, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
-use super::linear::{linear, Linear, QuantizedWeights};
+use super::ops::{self, fused_linear, linear, Compute, LayerNorm, Linear};
 
 /// The subset of a Hugging Face BERT `config.json` this encoder needs (unknown keys are ignored).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,35 +92,6 @@ impl BertConfig {
     }
 }
 
-/// Layer normalisation from mean and variance ops, so that it has a gradient (candle-nn's fused
-/// `LayerNorm::forward` on contiguous input has none).
-#[derive(Debug, Clone)]
-struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f64,
-}
-
-impl LayerNorm {
-    fn load(vb: VarBuilder, size: usize, eps: f64) -> Result<Self> {
-        Ok(Self {
-            weight: vb.get(size, "weight")?,
-            bias: vb.get(size, "bias")?,
-            eps,
-        })
-    }
-
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let centred = x.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        normed
-            .broadcast_mul(&self.weight)?
-            .broadcast_add(&self.bias)
-    }
-}
-
 #[derive(Debug, Clone)]
 struct Embeddings {
     word: Embedding,
@@ -130,7 +101,7 @@ struct Embeddings {
 }
 
 impl Embeddings {
-    fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+    fn load(vb: VarBuilder, c: &BertConfig, compute: Compute) -> Result<Self> {
         let table = |name: &str, rows: usize| -> Result<Embedding> {
             let weights = vb.pp(name).get((rows, c.hidden_size), "weight")?;
             Ok(Embedding::new(weights, c.hidden_size))
@@ -139,7 +110,7 @@ impl Embeddings {
             word: table("word_embeddings", c.vocab_size)?,
             position: table("position_embeddings", c.max_position_embeddings)?,
             token_type: table("token_type_embeddings", c.type_vocab_size)?,
-            norm: LayerNorm::load(vb.pp("LayerNorm"), c.hidden_size, c.layer_norm_eps)?,
+            norm: LayerNorm::load(vb.pp("LayerNorm"), c.hidden_size, c.layer_norm_eps, compute)?,
         })
     }
 
@@ -159,67 +130,90 @@ impl Embeddings {
     }
 }
 
+/// Attention's query, key and value projections: three layers (the Hugging Face names, trained
+/// one by one) or, for the kernels, one product with their outputs side by side.
+#[derive(Debug, Clone)]
+enum Projections {
+    Separate {
+        query: Linear,
+        key: Linear,
+        value: Linear,
+    },
+    Fused(Linear),
+}
+
 #[derive(Debug, Clone)]
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    projections: Projections,
     attention_out: Linear,
     attention_norm: LayerNorm,
     intermediate: Linear,
     output: Linear,
     output_norm: LayerNorm,
     heads: usize,
-    head_size: usize,
+    compute: Compute,
 }
 
 impl Layer {
-    fn load(vb: VarBuilder, c: &BertConfig, q: Option<&QuantizedWeights>) -> Result<Self> {
+    fn load(vb: VarBuilder, c: &BertConfig, compute: Compute) -> Result<Self> {
         let h = c.hidden_size;
         let attention = vb.pp("attention");
         let own = attention.pp("self");
+        let projections = match compute {
+            Compute::Dequantized => Projections::Separate {
+                query: linear(h, h, own.pp("query"), compute)?,
+                key: linear(h, h, own.pp("key"), compute)?,
+                value: linear(h, h, own.pp("value"), compute)?,
+            },
+            Compute::Quantized => Projections::Fused(fused_linear(
+                h,
+                &[
+                    (h, own.pp("query")),
+                    (h, own.pp("key")),
+                    (h, own.pp("value")),
+                ],
+            )?),
+        };
+        let eps = c.layer_norm_eps;
         Ok(Self {
-            query: linear(h, h, own.pp("query"), q)?,
-            key: linear(h, h, own.pp("key"), q)?,
-            value: linear(h, h, own.pp("value"), q)?,
-            attention_out: linear(h, h, attention.pp("output").pp("dense"), q)?,
+            projections,
+            attention_out: linear(h, h, attention.pp("output").pp("dense"), compute)?,
             attention_norm: LayerNorm::load(
                 attention.pp("output").pp("LayerNorm"),
                 h,
-                c.layer_norm_eps,
+                eps,
+                compute,
             )?,
-            intermediate: linear(h, c.intermediate_size, vb.pp("intermediate").pp("dense"), q)?,
-            output: linear(c.intermediate_size, h, vb.pp("output").pp("dense"), q)?,
-            output_norm: LayerNorm::load(vb.pp("output").pp("LayerNorm"), h, c.layer_norm_eps)?,
+            intermediate: linear(
+                h,
+                c.intermediate_size,
+                vb.pp("intermediate").pp("dense"),
+                compute,
+            )?,
+            output: linear(c.intermediate_size, h, vb.pp("output").pp("dense"), compute)?,
+            output_norm: LayerNorm::load(vb.pp("output").pp("LayerNorm"), h, eps, compute)?,
             heads: c.num_attention_heads,
-            head_size: h / c.num_attention_heads,
+            compute,
         })
     }
 
     /// `x`: (batch, seq, hidden); `bias`: (batch, 1, 1, seq), 0 for real tokens, very negative for padding.
     fn forward(&self, x: &Tensor, bias: &Tensor) -> Result<Tensor> {
-        let (b, s, h) = x.dims3()?;
-        let split = |t: Tensor| -> Result<Tensor> {
-            t.reshape((b, s, self.heads, self.head_size))?
-                .transpose(1, 2)?
-                .contiguous()
+        let context = match &self.projections {
+            Projections::Separate { query, key, value } => ops::attention(
+                &query.forward(x)?,
+                &key.forward(x)?,
+                &value.forward(x)?,
+                bias,
+                self.heads,
+                &mut None,
+            )?,
+            Projections::Fused(qkv) => ops::attention_kernel(&qkv.forward(x)?, bias, self.heads)?,
         };
-        let q = split(self.query.forward(x)?)?;
-        let k = split(self.key.forward(x)?)?;
-        let v = split(self.value.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?.contiguous()?)? / (self.head_size as f64).sqrt())?
-            .broadcast_add(bias)?;
-        // The composite softmax (max, exp, sum): it has a backward pass.
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((b, s, h))?;
         let attended = self
             .attention_norm
             .forward(&(self.attention_out.forward(&context)? + x)?)?;
-        let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
+        let inner = ops::gelu(&self.intermediate.forward(&attended)?, self.compute)?;
         self.output_norm
             .forward(&(self.output.forward(&inner)? + attended)?)
     }
@@ -232,6 +226,7 @@ pub struct BertEncoder {
     embeddings: Embeddings,
     layers: Vec<Layer>,
     config: BertConfig,
+    compute: Compute,
 }
 
 /// Added to the attention scores of padding tokens. Large enough that exp() underflows to 0,
@@ -242,17 +237,11 @@ impl BertEncoder {
     /// Loads from a `VarBuilder` rooted at the model's tensors (names without a `bert.` prefix;
     /// one with it, as in `BertForSequenceClassification` files, is accepted too).
     pub fn load(vb: VarBuilder, config: &BertConfig) -> Result<Self> {
-        Self::load_quantized(vb, config, None)
+        Self::load_with(vb, config, Compute::Dequantized)
     }
 
-    /// As [`Self::load`], but every linear layer whose weight `quantized` holds (by its full name,
-    /// `encoder.layer.0.attention.self.query.weight`) multiplies with `QMatMul` on the quantized
-    /// blocks; the rest (embeddings, layer norms, biases, other weights) come from `vb`.
-    pub fn load_quantized(
-        vb: VarBuilder,
-        config: &BertConfig,
-        quantized: Option<&QuantizedWeights>,
-    ) -> Result<Self> {
+    /// As [`Self::load`], computing as `compute` says (the trainer's candle ops, or the kernels).
+    pub fn load_with(vb: VarBuilder, config: &BertConfig, compute: Compute) -> Result<Self> {
         config.check()?;
         let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
             vb.pp("bert")
@@ -260,12 +249,13 @@ impl BertEncoder {
             vb
         };
         let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), config, quantized))
+            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), config, compute))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            embeddings: Embeddings::load(vb.pp("embeddings"), config)?,
+            embeddings: Embeddings::load(vb.pp("embeddings"), config, compute)?,
             layers,
             config: config.clone(),
+            compute,
         })
     }
 
@@ -345,7 +335,12 @@ impl BertEncoder {
         attention_mask: &Tensor,
         normalize: bool,
     ) -> Result<Tensor> {
-        let pooled = mean_pool(&self.forward(input_ids, attention_mask)?, attention_mask)?;
+        let hidden = self.forward(input_ids, attention_mask)?;
+        if self.compute == Compute::Quantized {
+            let mask = attention_mask.to_dtype(DType::F32)?;
+            return ops::pool_kernel(&hidden, &mask, normalize);
+        }
+        let pooled = mean_pool(&hidden, attention_mask)?;
         if normalize {
             l2_normalize(&pooled)
         } else {

@@ -2,7 +2,7 @@
 //! and gradients, the edge with weights from a bundle.
 
 pub mod bert;
-pub mod linear;
+pub mod ops;
 pub mod quant;
 pub mod sasrec;
 pub mod serving;
@@ -13,9 +13,9 @@ pub mod text;
 pub mod text_encoder;
 pub mod weights;
 
-pub use crate::retrieval::Int8Rows;
+pub use crate::kernels::Int8Rows;
 pub use bert::{BertConfig, BertEncoder};
-pub use linear::{Compute, Linear, QuantizedWeights};
+pub use ops::{Compute, LayerNorm, Linear};
 pub use quant::{QuantPolicy, QuantRule, StoredTensor};
 pub use sasrec::{
     events_row, gap_bucket, history_row, ConversionProbabilities, Dropout, EventKind, ItemFeatures,

@@ -20,7 +20,7 @@
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_nn::{Embedding, VarBuilder};
 
-use super::linear::{linear, Linear, QuantizedWeights};
+use super::ops::{self, linear, Compute, LayerNorm, Linear};
 use serde::{Deserialize, Serialize};
 
 /// Event types the sequence encoder distinguishes (index into the event-type embedding).
@@ -325,34 +325,6 @@ fn drop(xs: Tensor, dropout: &mut Option<&mut Dropout>) -> Result<Tensor> {
     }
 }
 
-/// Layer norm from differentiable ops.
-#[derive(Debug, Clone)]
-struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-}
-
-impl LayerNorm {
-    fn new(size: usize, vb: VarBuilder) -> Result<Self> {
-        Ok(LayerNorm {
-            weight: vb.get_with_hints(size, "weight", candle_nn::Init::Const(1.0))?,
-            bias: vb.get_with_hints(size, "bias", candle_nn::Init::Const(0.0))?,
-        })
-    }
-}
-
-impl Module for LayerNorm {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let mean = xs.mean_keepdim(D::Minus1)?;
-        let centred = xs.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        centred
-            .broadcast_div(&(var + 1e-6)?.sqrt()?)?
-            .broadcast_mul(&self.weight)?
-            .broadcast_add(&self.bias)
-    }
-}
-
 fn l2_normalize(xs: &Tensor) -> Result<Tensor> {
     let norm = (xs.sqr()?.sum_keepdim(D::Minus1)? + 1e-12)?.sqrt()?;
     xs.broadcast_div(&norm)
@@ -367,19 +339,25 @@ struct Block {
     up: Linear,
     down: Linear,
     heads: usize,
+    compute: Compute,
 }
 
+/// The layer norms' epsilon.
+const LAYER_NORM_EPS: f64 = 1e-6;
+
 impl Block {
-    fn new(cfg: &SasRecConfig, vb: VarBuilder, q: Option<&QuantizedWeights>) -> Result<Self> {
+    fn new(cfg: &SasRecConfig, vb: VarBuilder, compute: Compute) -> Result<Self> {
         let h = cfg.hidden;
+        let norm = |name: &str| LayerNorm::load(vb.pp(name), h, LAYER_NORM_EPS, compute);
         Ok(Block {
-            ln_attn: LayerNorm::new(h, vb.pp("ln_attn"))?,
-            qkv: linear(h, 3 * h, vb.pp("qkv"), q)?,
-            out: linear(h, h, vb.pp("out"), q)?,
-            ln_ffn: LayerNorm::new(h, vb.pp("ln_ffn"))?,
-            up: linear(h, cfg.ffn, vb.pp("up"), q)?,
-            down: linear(cfg.ffn, h, vb.pp("down"), q)?,
+            ln_attn: norm("ln_attn")?,
+            qkv: linear(h, 3 * h, vb.pp("qkv"), compute)?,
+            out: linear(h, h, vb.pp("out"), compute)?,
+            ln_ffn: norm("ln_ffn")?,
+            up: linear(h, cfg.ffn, vb.pp("up"), compute)?,
+            down: linear(cfg.ffn, h, vb.pp("down"), compute)?,
             heads: cfg.heads,
+            compute,
         })
     }
 
@@ -390,23 +368,18 @@ impl Block {
         mask: &Tensor,
         dropout: &mut Option<&mut Dropout>,
     ) -> Result<Tensor> {
-        let (b, l, h) = xs.dims3()?;
-        let dh = h / self.heads;
+        let h = xs.dim(D::Minus1)?;
         let qkv = self.qkv.forward(&self.ln_attn.forward(xs)?)?;
-        let split = |i: usize| -> Result<Tensor> {
-            qkv.narrow(D::Minus1, i * h, h)?
-                .reshape((b, l, self.heads, dh))?
-                .transpose(1, 2)?
-                .contiguous()
+        let ctx = match self.compute {
+            Compute::Quantized => ops::attention_kernel(&qkv, mask, self.heads)?,
+            Compute::Dequantized => {
+                let part = |i: usize| qkv.narrow(D::Minus1, i * h, h);
+                ops::attention(&part(0)?, &part(1)?, &part(2)?, mask, self.heads, dropout)?
+            }
         };
-        let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-        let scores = (q.matmul(&k.t()?)? / (dh as f64).sqrt())?.broadcast_add(mask)?;
-        let attn = drop(candle_nn::ops::softmax(&scores, D::Minus1)?, dropout)?;
-        let ctx = attn.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))?;
         let xs = (xs + drop(self.out.forward(&ctx)?, dropout)?)?;
-        let ffn = self
-            .down
-            .forward(&self.up.forward(&self.ln_ffn.forward(&xs)?)?.gelu_erf()?)?;
+        let inner = ops::gelu(&self.up.forward(&self.ln_ffn.forward(&xs)?)?, self.compute)?;
+        let ffn = self.down.forward(&inner)?;
         xs + drop(ffn, dropout)?
     }
 }
@@ -440,30 +413,27 @@ pub struct SasRec {
     blocks: Vec<Block>,
     ln_output: LayerNorm,
     conversion: Option<ConversionHeads>,
+    compute: Compute,
     device: Device,
 }
 
 impl SasRec {
     /// Builds the model from `vb`: fresh variables in training, or a checkpoint's weights.
     pub fn new(cfg: &SasRecConfig, vb: VarBuilder) -> Result<Self> {
-        Self::build(cfg, vb, true, None)
+        Self::build(cfg, vb, true, Compute::Dequantized)
     }
 
     /// The model as the edge runs it: no item id embedding (the bundle's item table replaces
-    /// [`Self::item_table`]), linear layers quantized where `quantized` holds their weights.
-    pub fn for_serving(
-        cfg: &SasRecConfig,
-        vb: VarBuilder,
-        quantized: Option<&QuantizedWeights>,
-    ) -> Result<Self> {
-        Self::build(cfg, vb, false, quantized)
+    /// [`Self::item_table`]), computing as `compute` says.
+    pub fn for_serving(cfg: &SasRecConfig, vb: VarBuilder, compute: Compute) -> Result<Self> {
+        Self::build(cfg, vb, false, compute)
     }
 
     fn build(
         cfg: &SasRecConfig,
         vb: VarBuilder,
         with_item_embedding: bool,
-        q: Option<&QuantizedWeights>,
+        compute: Compute,
     ) -> Result<Self> {
         cfg.validate().map_err(candle_core::Error::Msg)?;
         let h = cfg.hidden;
@@ -479,7 +449,7 @@ impl SasRec {
                 .then(|| embedding(cfg.num_items, "item_embedding"))
                 .transpose()?,
             text_projection: (cfg.text_dim > 0)
-                .then(|| linear(cfg.text_dim, h, vb.pp("text_projection"), q))
+                .then(|| linear(cfg.text_dim, h, vb.pp("text_projection"), compute))
                 .transpose()?,
             // One extra row: the padding attribute, kept at zero by masking.
             attribute_embedding: (cfg.num_attributes > 0)
@@ -488,11 +458,11 @@ impl SasRec {
             position_embedding: embedding(cfg.max_len, "position_embedding")?,
             kind_embedding: embedding(cfg.event_kinds(), "kind_embedding")?,
             gap_embedding: embedding(NUM_GAP_BUCKETS, "gap_embedding")?,
-            ln_input: LayerNorm::new(h, vb.pp("ln_input"))?,
+            ln_input: LayerNorm::load(vb.pp("ln_input"), h, LAYER_NORM_EPS, compute)?,
             blocks: (0..cfg.layers)
-                .map(|i| Block::new(cfg, vb.pp(format!("blocks.{i}")), q))
+                .map(|i| Block::new(cfg, vb.pp(format!("blocks.{i}")), compute))
                 .collect::<Result<_>>()?,
-            ln_output: LayerNorm::new(h, vb.pp("ln_output"))?,
+            ln_output: LayerNorm::load(vb.pp("ln_output"), h, LAYER_NORM_EPS, compute)?,
             conversion: (cfg.conversion_hidden > 0)
                 .then(|| -> Result<ConversionHeads> {
                     Ok(ConversionHeads {
@@ -500,12 +470,18 @@ impl SasRec {
                             3 * h,
                             cfg.conversion_hidden,
                             vb.pp("conversion.hidden"),
-                            q,
+                            compute,
                         )?,
-                        logits: linear(cfg.conversion_hidden, 3, vb.pp("conversion.logits"), q)?,
+                        logits: linear(
+                            cfg.conversion_hidden,
+                            3,
+                            vb.pp("conversion.logits"),
+                            compute,
+                        )?,
                     })
                 })
                 .transpose()?,
+            compute,
             device: vb.device().clone(),
             cfg: cfg.clone(),
         })
@@ -610,12 +586,12 @@ impl SasRec {
         let features = Tensor::cat(&[states, items, &(states * items)?], D::Minus1)?;
         heads
             .logits
-            .forward(&heads.hidden.forward(&features)?.gelu_erf()?)
+            .forward(&ops::gelu(&heads.hidden.forward(&features)?, self.compute)?)
     }
 
     /// The ESMM probabilities `[P, 3]` (click, cart, purchase) from [`Self::conversion_logits`].
-    pub fn conversion_probabilities(logits: &Tensor) -> Result<Tensor> {
-        let conditional = candle_nn::ops::sigmoid(logits)?;
+    pub fn conversion_probabilities(&self, logits: &Tensor) -> Result<Tensor> {
+        let conditional = ops::sigmoid(logits, self.compute)?;
         let click = conditional.i((.., 0..1))?;
         let cart = (&click * conditional.i((.., 1..2))?)?;
         let purchase = (&cart * conditional.i((.., 2..3))?)?;
@@ -722,7 +698,8 @@ mod tests {
         let states = m.states_at(&hidden, &b.last_positions()).unwrap();
         let items = table.i(5..6).unwrap();
         let logits = m.conversion_logits(&states, &items).unwrap();
-        let p = SasRec::conversion_probabilities(&logits)
+        let p = m
+            .conversion_probabilities(&logits)
             .unwrap()
             .to_vec2::<f32>()
             .unwrap();

@@ -15,7 +15,7 @@
 use candle_core::{Device, Tensor};
 use tokenizers::{Tokenizer, TruncationParams};
 
-use super::linear::Compute;
+use super::ops::Compute;
 use super::text_encoder::{TextEncoderModel, TOKENIZER_SECTION};
 use crate::bundle::{Bundle, TrustedKey};
 use crate::error::BundleError;
@@ -100,7 +100,7 @@ pub struct TextEmbedder {
 
 impl TextEmbedder {
     /// Verifies the bundle (against `trusted` when given, as [`Bundle::parse_trusted`]) and loads
-    /// it; `compute` picks dequantized f32 weights or `QMatMul`.
+    /// it; `compute` picks candle on f32 weights or the int8 kernels.
     pub fn from_bundle_bytes(
         bytes: &[u8],
         trusted: Option<&TrustedKey>,

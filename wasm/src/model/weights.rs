@@ -1,18 +1,16 @@
 //! The `weights` section of a model bundle (a GGUF image, each tensor in its policy's type),
 //! read and checked once for every model kind: each tensor the configuration needs present
 //! with its shape, no other tensor, the recorded count, finite values. Then served to a
-//! `VarBuilder` (dequantized on request) and, for [`Compute::Quantized`], as quantized
-//! linear-layer weights.
+//! `VarBuilder` as f32 (the kernels of `Compute::Quantized` quantize the linear layers' weights
+//! to int8 rows from these).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::VarBuilder;
 
-use super::linear::{Compute, QuantizedWeights};
 use super::quant::read_gguf;
 use crate::bundle::Bundle;
 use crate::error::BundleError;
@@ -92,7 +90,6 @@ pub fn expected_shapes(
 
 /// A bundle's checked weights.
 pub struct CheckedWeights {
-    tensors: BTreeMap<String, Arc<QTensor>>,
     /// Every tensor dequantized to f32: made once for the value check, then served.
     dense: BTreeMap<String, Tensor>,
 }
@@ -156,28 +153,12 @@ impl CheckedWeights {
             }
             dense.insert(name.clone(), tensor);
         }
-        Ok(Self {
-            tensors: tensors.into_iter().map(|(n, t)| (n, Arc::new(t))).collect(),
-            dense,
-        })
+        Ok(Self { dense })
     }
 
     /// A `VarBuilder` serving every tensor as f32 (the dequantized copies, shapes checked).
-    /// Tensors a model does not ask for (QMatMul's linear weights) are freed with `self`.
     pub fn var_builder(&self) -> VarBuilder<'static> {
         VarBuilder::from_backend(Box::new(self.backend()), DType::F32, Device::Cpu)
-    }
-
-    /// For [`Compute::Quantized`], the block-quantized tensors (what `QMatMul` can multiply
-    /// with; f32 and f16 ones are served dense); `None` for [`Compute::Dequantized`].
-    pub fn quantized(&self, compute: Compute) -> Option<QuantizedWeights> {
-        (compute == Compute::Quantized).then(|| {
-            self.tensors
-                .iter()
-                .filter(|(_, t)| !matches!(t.dtype(), GgmlDType::F32 | GgmlDType::F16))
-                .map(|(n, t)| (n.clone(), t.clone()))
-                .collect::<HashMap<_, _>>()
-        })
     }
 
     fn backend(&self) -> DenseBackend {
