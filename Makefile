@@ -36,12 +36,12 @@ lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --exclude edgerec-worker --exclude edgerec-js --all-targets -- -D warnings
 	$(CARGO) clippy -p edgerec --target $(WASM_TARGET) -- -D warnings
-	$(CARGO) clippy -p edgerec -p edgerec-js -p edgerec-worker --features edgerec-js/text --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p edgerec -p edgerec-js -p edgerec-worker --target $(WASM_TARGET) -- -D warnings
 
 rust-test: ## native unit and integration tests
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js
 
-node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle build/signed/model.bundle build/native-sasrec-top20.jsonl build/native-predict.jsonl ## JS API in Node, native/wasm parity, the worker in workerd
+node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle build/signed/model.bundle build/native-sasrec-top20.jsonl build/native-predict.jsonl build/native-embed.jsonl ## JS API in Node, native/wasm parity, the worker in workerd
 	node --test tests/
 
 $(TRAIN): $(RUST_SOURCES)
@@ -61,9 +61,12 @@ build/native-top20.jsonl: $(BUNDLE) $(TRAIN)
 build/native-events-top20.jsonl: $(BUNDLE) $(TRAIN)
 	$(TRAIN) recommend --bundle $(BUNDLE) --sessions $(DATA)/test_sessions.tsv --limit 1000 --k 20 --events --out $@
 
-# A bundle with a catalog (category, price) for the filter tests: REES46 events through its mapping.
-build/rees46.bundle: $(TRAIN) data/rees46/2019-Oct_sample.csv mappings/rees46.toml
-	$(TRAIN) covisit --mapping mappings/rees46.toml --input data/rees46/2019-Oct_sample.csv --name rees46 --out $@
+# A bundle with a catalog (category, price) for the filter tests: REES46 events through its mapping,
+# with item text vectors from the shipped text encoder (text candidates, semantic search).
+TEXT_ENCODER := data/models/minilm-L2-q4.bundle
+build/rees46.bundle: $(TRAIN) data/rees46/2019-Oct_sample.csv mappings/rees46.toml $(TEXT_ENCODER)
+	$(TRAIN) covisit --mapping mappings/rees46.toml --input data/rees46/2019-Oct_sample.csv --name rees46 \
+	  --text-encoder $(TEXT_ENCODER) --out $@
 
 # The transformer trained on the shipped sample (about 20 s) and quantized to Q8: the bundle the
 # Node tests serve through the same Engine API.
@@ -85,6 +88,16 @@ $(FUNNEL_BUNDLE): $(TRAIN) data/taobao/UserBehavior_sample.csv mappings/taobao.t
 
 build/native-predict.jsonl: $(FUNNEL_BUNDLE) $(TRAIN)
 	$(TRAIN) predict --bundle $(FUNNEL_BUNDLE) --limit 300 --out $@
+
+# Real texts for embedding parity: the distinct "category brand" pairs of the REES46 sample, and
+# every tenth line the ten before it joined (long enough to be cut at the encoder's 64 tokens).
+build/embed-texts.txt: data/rees46/2019-Oct_sample.csv
+	mkdir -p build
+	awk -F, 'NR > 1 && ($$5 != "" || $$6 != "") { t = $$5 " " $$6; if (t in seen) next; seen[t]; \
+	  print t; joined = joined " " t; if (++n % 10 == 0) { print joined; joined = "" } }' $< > $@
+
+build/native-embed.jsonl: $(TRAIN) build/embed-texts.txt $(TEXT_ENCODER)
+	$(TRAIN) -q embed --text-encoder $(TEXT_ENCODER) --texts build/embed-texts.txt --out $@
 
 # The demo bundle signed with a fresh test key, plus a second key that did not sign it.
 build/signed/model.bundle: $(BUNDLE) $(TRAIN)
@@ -108,10 +121,12 @@ worker/build/index.js: $(RUST_SOURCES)
 	cd worker && worker-build --release --no-opt
 	@touch $@
 
-site: $(BUNDLE) $(SASREC_BUNDLE) $(FUNNEL_BUNDLE) build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## static assets: demo page, browser engine and Web Worker helper, bundles
+site: $(BUNDLE) $(SASREC_BUNDLE) $(FUNNEL_BUNDLE) build/rees46.bundle build/pkg/web/edgerec_js.js $(wildcard web/demo/* web/*.js) ## static assets: demo page, browser engine and Web Worker helper, bundles
 	mkdir -p build/site/pkg build/site/edgerec/pkg/web
 	cp $(SASREC_BUNDLE) build/site/models/sasrec.bundle
 	cp $(FUNNEL_BUNDLE) build/site/models/funnel.bundle
+	cp build/rees46.bundle build/site/models/rees46.bundle
+	cp $(TEXT_ENCODER) build/site/models/text-encoder.bundle
 	cp web/demo/* build/site/
 	cp build/pkg/web/edgerec_js.js build/pkg/web/edgerec_js_bg.wasm build/site/pkg/
 	cp web/worker-client.js web/engine-worker.js build/site/edgerec/

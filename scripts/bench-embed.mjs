@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const benchDir = path.join(root, "build/bench-embed");
-const pkg = path.join(root, "build/pkg-text/node/edgerec_js.js");
+const pkg = path.join(root, "build/pkg/node/edgerec_js.js");
 const bundlePath = (policy) => path.join(root, `build/bundles/minilm-${policy}.bundle`);
 const WARMUP = 20;
 
@@ -222,7 +222,7 @@ async function main(textsPath, modelDir, outPath) {
     tokens,
     reference: "edgerec f32 bundle (candle, f32 weights, vocabulary-trimmed: the same embeddings as the untrimmed model)",
     wasm_size: {
-      edgerec: sizes(path.join(root, "build/pkg-text/node/edgerec_js_bg.wasm")),
+      edgerec: sizes(path.join(root, "build/pkg/node/edgerec_js_bg.wasm")),
       "onnxruntime-web": sizes(path.join(webDist, "ort-wasm-simd-threaded.wasm")),
     },
     onnx_model: { file: path.relative(root, path.join(modelDir, "onnx/model_quantized.onnx")), note: "exported here from ../shared/models/all-MiniLM-L6-v2 (scripts/bench-embed-prep.py), int8 dynamic quantization, per channel, full 30,522-token vocabulary" },

@@ -52,6 +52,5 @@ if [ ! -f "$DIR/node_modules/@huggingface/transformers/package.json" ] ||
     "@huggingface/transformers@$TRANSFORMERS_JS")
 fi
 
-wasm-pack --quiet build wasm/js --release --mode no-install --target nodejs \
-  --out-dir ../../build/pkg-text/node --out-name edgerec_js -- --features text
+make js
 node scripts/bench-embed.mjs "$DIR/texts.json" "$MODEL" results/bench/embed.json

@@ -67,4 +67,14 @@ mkdir -p data/womens-reviews
 cargo run -q -p edgerec-trainer --example parquet_head -- \
   "$src/womens-reviews/WomensClothingE-CommerceReviews.parquet.brotli" \
   data/womens-reviews/reviews_head400.parquet 400
-wc -c data/rees46/* data/taobao/* data/amazon-beauty/* data/womens-reviews/*
+# A small text encoder for the tests and the demo: all-MiniLM-L6-v2 cut to its first 2 layers,
+# Q4, vocabulary trimmed to the review sample and the REES46 sample's catalog texts (plus every
+# ASCII character), 64 tokens. The item text vectors of build/rees46.bundle come from it.
+mkdir -p data/models build/samples
+cargo run -q -p edgerec-trainer -- -q text-bundle --encoder "$(dirname "$src")/models/all-MiniLM-L6-v2" \
+  --texts data/womens-reviews/reviews_head400.parquet \
+  --catalog-mapping mappings/rees46.toml --catalog-input data/rees46/2019-Oct_sample.csv \
+  --policies q4 --layers 2 --max-len 64 --bootstrap 0 --out build/samples
+cp build/samples/minilm-q4-L2.bundle data/models/minilm-L2-q4.bundle
+
+wc -c data/rees46/* data/taobao/* data/amazon-beauty/* data/womens-reviews/* data/models/*

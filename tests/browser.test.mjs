@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { Engine, bundleBytes, sasrecBundleBytes, startWorker } from "./helpers.mjs";
+import { Engine, bundleBytes, sasrecBundleBytes, catalogBundleBytes, textEncoderBytes, startWorker } from "./helpers.mjs";
 
 let worker;
 let browser;
@@ -117,6 +117,26 @@ test("the transformer runs on-device in Chromium, in a Web Worker, exactly as in
   assert.ok(got.answer.items.every((i) => i.source === "model"));
   assert.equal(got.predictError, "unsupported_request");
   assert.equal(got.info.modelKind, "sasrec");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("semantic search runs on-device in Chromium with the shipped text encoder, as in Node", async () => {
+  const { page, errors } = await open("/");
+  const query = { text: "headphones", k: 8 };
+  const got = await page.evaluate(async (query) => {
+    const { createEngineWorker } = await import("/edgerec/worker-client.js");
+    const engine = await createEngineWorker({ bundleUrl: "/models/rees46.bundle", textEncoderUrl: "/models/text-encoder.bundle" });
+    const similar = await engine.similar(query);
+    const embedded = await engine.embed({ texts: [query.text] });
+    engine.terminate();
+    return { info: engine.info, similar, embedded };
+  }, query);
+  const node = new Engine(catalogBundleBytes(), { textEncoder: textEncoderBytes() });
+  assert.deepEqual([got.info.hasItemText, got.info.hasTextEncoder], [true, true]);
+  assert.deepEqual(got.similar, JSON.parse(JSON.stringify(node.similar(query))));
+  assert.deepEqual(got.embedded, JSON.parse(JSON.stringify(node.embed({ texts: [query.text] }))));
+  assert.ok(got.similar.items.every((i) => i.source === "text"));
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -15,7 +15,7 @@ for (const p of [bundlePath, nativeAnswersPath, path.join(root, "build/pkg/node/
   if (!existsSync(p)) throw new Error(`${p} is missing: run \`make test\` (it builds what the tests need)`);
 }
 
-export const { Engine, Session } = createRequire(import.meta.url)(path.join(root, "build/pkg/node/edgerec_js.js"));
+export const { Engine, Session, TextEmbedder } = createRequire(import.meta.url)(path.join(root, "build/pkg/node/edgerec_js.js"));
 export const bundleBytes = () => new Uint8Array(readFileSync(bundlePath));
 /** The demo bundle signed by `build/signed/test.key`, and the two test public keys. */
 export const signedBundleBytes = () => new Uint8Array(readFileSync(path.join(root, "build/signed/model.bundle")));
@@ -30,6 +30,11 @@ export const nativeSasrecAnswers = () => jsonLines(path.join(root, "build/native
 export const funnelBundleBytes = () => new Uint8Array(readFileSync(path.join(root, "build/funnel/taobao-purchase-transformer-q8.bundle")));
 /** The native engine's `predict` answers with that bundle for 300 real Taobao users. */
 export const nativePredictions = () => jsonLines(path.join(root, "build/native-predict.jsonl"));
+
+/** The shipped text encoder (2-layer MiniLM, Q4) that embedded `build/rees46.bundle`'s item texts. */
+export const textEncoderBytes = () => new Uint8Array(readFileSync(path.join(root, "data/models/minilm-L2-q4.bundle")));
+/** The native embeddings of real REES46 catalog texts with it: `{text, vector}` per line. */
+export const nativeEmbeddings = () => jsonLines(path.join(root, "build/native-embed.jsonl"));
 
 const jsonLines = (file) => readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line));
 /** Real test sessions with the native engine's answers: `{request, response}` per line. */

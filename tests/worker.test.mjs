@@ -1,7 +1,10 @@
 // The worker running in workerd (through `wrangler dev`), over real HTTP on 127.0.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { nativeAnswers, nativeSasrecAnswers, nativePredictions, f32, f32Deep, startWorker, testPublicKey } from "./helpers.mjs";
+import {
+  Engine, nativeAnswers, nativeSasrecAnswers, nativePredictions, nativeEmbeddings, f32, f32Deep, startWorker,
+  testPublicKey, catalogBundleBytes, textEncoderBytes,
+} from "./helpers.mjs";
 
 const port = Number(process.env.EDGEREC_TEST_PORT ?? 8797);
 let base;
@@ -158,6 +161,39 @@ test("a worker pointed at the funnel bundle predicts conversions bit for bit as 
   } finally {
     funnel.stop();
   }
+});
+
+test("a worker with item texts and their encoder embeds and searches by text as Node does", async () => {
+  const text = await startWorker(port + 4, {
+    args: ["--var", "EDGEREC_BUNDLE:/models/rees46.bundle", "--var", "EDGEREC_TEXT_ENCODER:/models/text-encoder.bundle"],
+  });
+  try {
+    const health = await (await fetch(`${text.base}/v1/health`)).json();
+    assert.deepEqual([health.item_text, health.text_encoder], [true, true]);
+    const native = nativeEmbeddings().slice(0, 20);
+    const res = await postTo("/v1/embed", { texts: native.map((c) => c.text) }, text.base);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.dimension, 384);
+    // A batch pads to its longest text: equal to one-by-one up to rounding.
+    for (const [i, { vector }] of native.entries()) {
+      const dot = vector.reduce((a, v, j) => a + v * res.body.vectors[i][j], 0);
+      assert.ok(dot > 0.9999, `text ${i}: cosine ${dot}`);
+    }
+    const one = await postTo("/v1/embed", { texts: [native[0].text] }, text.base);
+    assert.deepEqual(one.body.vectors[0].map(f32), native[0].vector.map(f32), "one text: bit for bit");
+    const node = new Engine(catalogBundleBytes(), { textEncoder: textEncoderBytes() });
+    const query = { text: "samsung smartphone", k: 10 };
+    const similar = await postTo("/v1/similar", query, text.base);
+    assert.equal(similar.status, 200);
+    assert.deepEqual(f32Deep(similar.body), f32Deep(node.similar(query)));
+    const bad = await postTo("/v1/embed", { texts: [] }, text.base);
+    assert.deepEqual([bad.status, bad.body.error.field], [400, "texts"]);
+  } finally {
+    text.stop();
+  }
+  // Without an encoder: 422, naming what is missing.
+  const res = await postTo("/v1/embed", { texts: ["x"] });
+  assert.deepEqual([res.status, res.body.error.code], [422, "unsupported_request"]);
 });
 
 test("a worker configured with a public key refuses the unsigned bundle, naming why", async () => {

@@ -4,23 +4,24 @@ let engine;
 let session;
 
 const methods = {
-  async init({ moduleUrl, bundle, bundleUrl, engineOptions }) {
+  async init({ moduleUrl, bundle, bundleUrl, textEncoderUrl, engineOptions }) {
     const url = moduleUrl ?? new URL("./pkg/web/edgerec_js.js", import.meta.url).href;
     const wasm = await import(url);
     await wasm.default();
-    let bytes = bundle;
-    if (!bytes) {
-      const response = await fetch(bundleUrl);
-      if (!response.ok) throw Object.assign(new Error(`fetching ${bundleUrl} returned HTTP ${response.status}`), { code: "bundle_unavailable" });
-      bytes = new Uint8Array(await response.arrayBuffer());
-    }
-    engine = new wasm.Engine(bytes, engineOptions);
+    const bytes = bundle ?? (await fetchBytes(bundleUrl));
+    const options = { ...engineOptions };
+    if (textEncoderUrl) options.textEncoder = await fetchBytes(textEncoderUrl);
+    engine = new wasm.Engine(bytes, options);
     session = new wasm.Session();
-    return { itemCount: engine.itemCount, hasCatalog: engine.hasCatalog, modelKind: engine.manifest().model_kind };
+    return {
+      itemCount: engine.itemCount, hasCatalog: engine.hasCatalog, modelKind: engine.manifest().model_kind,
+      hasItemText: engine.hasItemText, hasTextEncoder: engine.hasTextEncoder,
+    };
   },
   recommend: (request) => engine.recommend(request),
   similar: (request) => engine.similar(request),
   predict: (request) => engine.predict(request),
+  embed: (request) => engine.embed(request),
   track: (event) => {
     session.track(event);
     return session.length;
@@ -30,6 +31,12 @@ const methods = {
   clearSession: () => session.clear(),
   manifest: () => engine.manifest(),
 };
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw Object.assign(new Error(`fetching ${url} returned HTTP ${response.status}`), { code: "bundle_unavailable" });
+  return new Uint8Array(await response.arrayBuffer());
+}
 
 self.onmessage = async ({ data: { id, method, arg } }) => {
   try {

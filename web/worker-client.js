@@ -15,6 +15,7 @@
  * @param {string|URL} [options.bundleUrl] where to fetch the bundle (fetched inside the worker)
  * @param {ArrayBuffer|Uint8Array} [options.bundle] or the bundle bytes (copied into the worker)
  * @param {string|URL} [options.workerUrl] the engine-worker.js module (default: next to this file)
+ * @param {string|URL} [options.textEncoderUrl] the text-encoder bundle of the bundle's item texts (`embed`, `similar({text})`)
  * @param {string|URL} [options.moduleUrl] the wasm-bindgen `web` build's edgerec_js.js (default: ./pkg/web/edgerec_js.js next to engine-worker.js)
  * @returns {Promise<EngineWorker>}
  */
@@ -23,6 +24,7 @@ export async function createEngineWorker(options = {}) {
   const worker = new Worker(workerUrl, { type: "module" });
   const client = new EngineWorker(worker);
   const init = { moduleUrl: options.moduleUrl && String(options.moduleUrl), engineOptions: options.engineOptions };
+  if (options.textEncoderUrl) init.textEncoderUrl = String(new URL(options.textEncoderUrl, globalThis.location?.href));
   if (options.bundle) init.bundle = options.bundle instanceof Uint8Array ? options.bundle : new Uint8Array(options.bundle);
   else if (options.bundleUrl) init.bundleUrl = String(new URL(options.bundleUrl, globalThis.location?.href));
   else throw new TypeError("createEngineWorker needs `bundleUrl` or `bundle`");
@@ -77,6 +79,10 @@ export class EngineWorker {
   /** `Engine.predict` in the worker. */
   predict(request) {
     return this.call("predict", request);
+  }
+  /** `Engine.embed` in the worker (with `textEncoderUrl`). */
+  embed(request) {
+    return this.call("embed", request);
   }
   /** Adds an event to the session the worker keeps (`Session.track`). */
   track(event) {

@@ -43,6 +43,17 @@ impl Default for CovisitConfig {
 /// Counts co-visits in the training sessions. Item indices follow first appearance, so the
 /// same data always gives the same item table.
 pub fn train_covisit(sessions: &[Vec<String>], config: &CovisitConfig) -> CovisitModel {
+    train_covisit_with_items(sessions, &[], config)
+}
+
+/// As [`train_covisit`], and every item of `catalog` that no session shows is added after the
+/// others (in catalog order) with no co-visits: a new product, which text candidates can still
+/// reach.
+pub fn train_covisit_with_items(
+    sessions: &[Vec<String>],
+    catalog: &[String],
+    config: &CovisitConfig,
+) -> CovisitModel {
     let mut index_of: HashMap<&str, u32> = HashMap::new();
     let mut item_ids = Vec::new();
     let encoded: Vec<Vec<u32>> = sessions
@@ -58,6 +69,12 @@ pub fn train_covisit(sessions: &[Vec<String>], config: &CovisitConfig) -> Covisi
                 .collect()
         })
         .collect();
+    for id in catalog {
+        index_of.entry(id.as_str()).or_insert_with(|| {
+            item_ids.push(id.clone());
+            (item_ids.len() - 1) as u32
+        });
+    }
     let n = item_ids.len();
     let mut popularity = vec![0u64; n];
     // (from << 32 | to, weight) contributions, merged by sorting: deterministic and compact.
@@ -109,6 +126,8 @@ pub fn train_covisit(sessions: &[Vec<String>], config: &CovisitConfig) -> Covisi
 /// mapping has no `[catalog]` section.
 pub struct MappedData {
     pub sessions: Vec<Vec<String>>,
+    /// When each session began (Unix ms, its first event).
+    pub session_starts: Vec<i64>,
     pub catalog: Vec<CatalogItem>,
     pub fingerprint: String,
 }
@@ -124,16 +143,18 @@ pub fn read_mapped(mapping_path: &Path, input: &Path) -> Result<MappedData> {
     );
     sort_and_dedup(&mut events);
     sessionize::sessionize(&mut events, sessionize::DEFAULT_GAP_MS, false);
-    let mut sessions: Vec<Vec<String>> = sessionize::sessions(&events)
+    let (sessions, session_starts): (Vec<Vec<String>>, Vec<i64>) = sessionize::sessions(&events)
         .into_iter()
+        .filter(|s| !s.events.is_empty())
         .map(|s| {
-            s.events
+            let items = s
+                .events
                 .iter()
                 .map(|&i| events[i].item_id.clone())
-                .collect()
+                .collect();
+            (items, events[s.events[0]].timestamp_ms)
         })
-        .collect();
-    sessions.retain(|s: &Vec<String>| !s.is_empty());
+        .unzip();
     let catalog = if mapping.catalog.is_some() {
         ingest::read_catalog(&mapping, input, false)?.0
     } else {
@@ -146,6 +167,7 @@ pub fn read_mapped(mapping_path: &Path, input: &Path) -> Result<MappedData> {
         .collect();
     Ok(MappedData {
         sessions,
+        session_starts,
         catalog,
         fingerprint,
     })

@@ -63,3 +63,23 @@ pub struct CatalogItem {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
 }
+
+impl CatalogItem {
+    /// The item's text for a text encoder: title, category levels, brand and description,
+    /// separated by `. ` (`_` in category names read as spaces); `None` if it has none.
+    pub fn text(&self) -> Option<String> {
+        let category = self.category_path.join(" ").replace('_', " ");
+        let parts: Vec<&str> = [
+            self.title.as_deref(),
+            Some(category.as_str()),
+            self.brand.as_deref(),
+            self.description.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(". "))
+    }
+}

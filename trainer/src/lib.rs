@@ -1,11 +1,13 @@
 //! edgerec's trainer as a library: the CLI (`edgerec-train`) is a thin layer over it.
 
+pub mod coldstart;
 pub mod conversion;
 pub mod covisit;
 pub mod data;
 pub mod eval;
 pub mod events;
 pub mod ingest;
+pub mod item_text;
 pub mod output;
 pub mod prepare;
 pub mod progress;

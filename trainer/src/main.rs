@@ -5,10 +5,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use edgerec::{Engine, Event, EventType, RecommendRequest};
-use edgerec_trainer::covisit::{catalog_for, read_mapped};
+use edgerec_trainer::covisit::{catalog_for, read_mapped, train_covisit_with_items};
 use edgerec_trainer::output::{create_file, write_file};
 use edgerec_trainer::record::{self, DataInfo, RunRecord};
 use edgerec_trainer::{
@@ -75,6 +75,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// What item text buys for new items: co-visitation with and without text candidates, split
+    /// by time, hit rate for warm and cold (first seen after the split) targets.
+    ColdStart(edgerec_trainer::coldstart::ColdStartArgs),
+    /// Embed texts (one per line) with a text-encoder bundle, as the edge does; writes
+    /// `{text, vector}` JSON lines.
+    Embed(edgerec_trainer::item_text::EmbedArgs),
     /// Predict who buys: fit purchase models on one time window, measure them on a later one
     /// (AUC, log loss, calibration, lift, with bootstrap intervals), write run records.
     Purchase(edgerec_trainer::conversion::cli::PurchaseArgs),
@@ -142,6 +148,12 @@ struct CovisitArgs {
     /// The export `--mapping` reads.
     #[arg(long, requires = "mapping")]
     input: Option<PathBuf>,
+    /// With `--mapping`: embed every catalog item's text (title, category, brand, description)
+    /// with this text-encoder bundle and store the vectors in the bundle (text candidates,
+    /// `similar` by text at the edge, which must load this same encoder). Catalog items that no
+    /// session shows join the model too, reachable by text alone.
+    #[arg(long, requires = "mapping")]
+    text_encoder: Option<PathBuf>,
     /// Where to write the bundle.
     #[arg(long, default_value = "build/model.bundle")]
     out: PathBuf,
@@ -191,6 +203,12 @@ fn main() {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Covisit(args) => covisit(args),
+        Command::ColdStart(args) => edgerec_trainer::coldstart::run_cold_start(&args).map(drop),
+        Command::Embed(args) => {
+            let lines = edgerec_trainer::item_text::run_embed(&args)?;
+            tracing::info!(lines, "embedded");
+            Ok(())
+        }
         Command::Evaluate { bundle, data, k } => {
             let engine = load_engine(&bundle)?;
             let data = SessionData::load(&data)?;
@@ -435,7 +453,22 @@ fn covisit_config(args: &CovisitArgs) -> CovisitConfig {
 fn covisit_mapped(args: &CovisitArgs, mapping: &Path, input: &Path) -> Result<()> {
     let data = read_mapped(mapping, input)?;
     let config = covisit_config(args);
-    let mut model = train_covisit(&data.sessions, &config);
+    let encoder = args
+        .text_encoder
+        .as_deref()
+        .map(edgerec_trainer::item_text::read_encoder)
+        .transpose()?;
+    if encoder.is_some() && data.catalog.is_empty() {
+        bail!(
+            "--text-encoder needs item texts, but {} has no [catalog] section",
+            mapping.display()
+        );
+    }
+    let catalog_ids: Vec<String> = match &encoder {
+        Some(_) => data.catalog.iter().map(|r| r.item_id.clone()).collect(),
+        None => Vec::new(),
+    };
+    let mut model = train_covisit_with_items(&data.sessions, &catalog_ids, &config);
     let with_catalog = !data.catalog.is_empty();
     if with_catalog {
         let catalog = catalog_for(&model, &data.catalog);
@@ -443,6 +476,18 @@ fn covisit_mapped(args: &CovisitArgs, mapping: &Path, input: &Path) -> Result<()
     }
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let mut writer = covisit_bundle(&model, &config, created_at);
+    if let Some(encoder) = &encoder {
+        let (index, summary) =
+            edgerec_trainer::item_text::item_text_index(model.item_ids(), &data.catalog, encoder)?;
+        index.write(&mut writer);
+        println!(
+            "item texts: {} of {} items ({} distinct texts), embedded by text encoder {}",
+            summary.with_text,
+            summary.items,
+            summary.distinct_texts,
+            encoder.encoder_id()
+        );
+    }
     writer.training_data(json!({
         "name": args.name,
         "path": input.display().to_string(),

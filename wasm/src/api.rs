@@ -466,15 +466,19 @@ pub struct PredictResponse {
 }
 
 /// `POST /v1/similar` and `Engine.similar`: items like one item (a product page's "similar
-/// items", a cold-start shelf).
+/// items", a cold-start shelf) or like a text (semantic search, a shop assistant's intent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimilarRequest {
     /// Which placement asks; echoed in the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<String>,
-    /// The item's id.
-    pub item: String,
+    /// The item's id (give `item` or `text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// A text: items whose text is most like it (needs item text vectors and their encoder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// How many items to return, 1..=200 (default 20). The item itself is never returned.
     #[serde(default = "default_k")]
     pub k: usize,
@@ -486,9 +490,19 @@ impl SimilarRequest {
     pub fn new(item: impl Into<String>, k: usize) -> Self {
         SimilarRequest {
             slot: None,
-            item: item.into(),
+            item: Some(item.into()),
+            text: None,
             k,
             filters: Filters::default(),
+        }
+    }
+
+    /// Items like a text.
+    pub fn by_text(text: impl Into<String>, k: usize) -> Self {
+        SimilarRequest {
+            item: None,
+            text: Some(text.into()),
+            ..Self::new("", k)
         }
     }
 
@@ -501,8 +515,16 @@ impl SimilarRequest {
 
     pub fn validate(&self) -> Result<(), RequestError> {
         check_k(self.k)?;
-        if self.item.is_empty() {
-            return Err(invalid("item", "is empty; give an item id"));
+        match (&self.item, &self.text) {
+            (Some(item), None) if item.is_empty() => {
+                return Err(invalid("item", "is empty; give an item id"))
+            }
+            (None, Some(text)) => check_text("text", text)?,
+            (Some(_), None) => {}
+            (Some(_), Some(_)) => {
+                return Err(invalid("text", "give `item` or `text`, not both"));
+            }
+            (None, None) => return Err(invalid("item", "is required (or give `text`)")),
         }
         if let Some(slot) = &self.slot {
             check_name("slot", slot)?;
@@ -525,10 +547,73 @@ pub struct SimilarItem {
 pub struct SimilarResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<String>,
-    /// The request's item, echoed.
-    pub item: String,
+    /// The request's item or text, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// Most similar first; fewer than `k` when the model knows fewer similar items.
     pub items: Vec<SimilarItem>,
+}
+
+/// Most texts in one `embed` request (one forward pass over batches of similar length).
+pub const MAX_EMBED_TEXTS: usize = 64;
+/// Longest text, in bytes (the encoder reads its first `max_len` tokens anyway).
+pub const MAX_TEXT_BYTES: usize = 4096;
+
+fn check_text(field: &str, text: &str) -> Result<(), RequestError> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(invalid(
+            field,
+            format!(
+                "is {} bytes; the limit is {MAX_TEXT_BYTES} (the encoder reads only its first tokens)",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /v1/embed` and `Engine.embed`: texts to sentence vectors, with the text encoder the
+/// engine was given (the one its item text vectors come from).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedRequest {
+    /// 1 to [`MAX_EMBED_TEXTS`] texts, each at most [`MAX_TEXT_BYTES`] bytes (an empty text is
+    /// embedded too).
+    pub texts: Vec<String>,
+}
+
+impl EmbedRequest {
+    pub fn from_json(body: &[u8]) -> Result<Self, RequestError> {
+        let request: Self = parse_object(body, "{\"texts\": [\"red summer dress\"]}")?;
+        request.validate()?;
+        Ok(request)
+    }
+
+    pub fn validate(&self) -> Result<(), RequestError> {
+        if !(1..=MAX_EMBED_TEXTS).contains(&self.texts.len()) {
+            return Err(invalid(
+                "texts",
+                format!(
+                    "holds {} texts; give 1 to {MAX_EMBED_TEXTS}",
+                    self.texts.len()
+                ),
+            ));
+        }
+        for (i, t) in self.texts.iter().enumerate() {
+            check_text(&format!("texts[{i}]"), t)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbedResponse {
+    /// Values per vector.
+    pub dimension: usize,
+    /// One unit-length vector per text, in order.
+    pub vectors: Vec<Vec<f32>>,
 }
 
 fn check_k(k: usize) -> Result<(), RequestError> {
@@ -654,6 +739,9 @@ pub enum Source {
     /// Ranked by the transformer (retrieved over the whole catalog or co-visited, then
     /// re-scored by the model).
     Model,
+    /// Its text is like the session items' (or the query's): the cosine of text vectors. The
+    /// path of items with no behaviour data yet.
+    Text,
 }
 
 /// How much one session item added to a recommended item's score.

@@ -92,6 +92,10 @@ pub struct CovisitModel {
     catalog: Option<Catalog>,
 }
 
+/// What [`CovisitModel::rank_with`] calls between the co-visited items and the popular fill:
+/// (the list so far, the excluded items, the room left).
+pub type Between<'a> = dyn FnMut(&mut Vec<ScoredItem>, &mut [bool], usize) + 'a;
+
 impl CovisitModel {
     /// Builds a model from per-item neighbour lists (each sorted strongest first) and popularity counts.
     pub fn new(
@@ -205,6 +209,20 @@ impl CovisitModel {
         include_seen: bool,
         allowed: &dyn Fn(u32) -> bool,
     ) -> Vec<ScoredItem> {
+        self.rank_with(session, k, include_seen, allowed, &mut |_, _, _| {})
+    }
+
+    /// As [`Self::rank`], with `between` adding items after the co-visited ones and before the
+    /// popular fill: it gets the list so far, the items already excluded (seen or listed; it
+    /// marks what it adds) and the room left, and must add only allowed items.
+    pub fn rank_with(
+        &self,
+        session: &[(u32, f32)],
+        k: usize,
+        include_seen: bool,
+        allowed: &dyn Fn(u32) -> bool,
+        between: &mut Between<'_>,
+    ) -> Vec<ScoredItem> {
         let n = self.item_ids.len();
         let mut scores: Vec<(u32, f32)> = Vec::new();
         // Dense accumulation: one pass over the neighbour lists, no hashing.
@@ -247,10 +265,15 @@ impl CovisitModel {
                 popularity_rank: None,
             })
             .collect();
+        for s in &out {
+            excluded[s.index as usize] = true;
+        }
         if out.len() < k {
-            for s in &out {
-                excluded[s.index as usize] = true;
-            }
+            let room = k - out.len();
+            between(&mut out, &mut excluded, room);
+            out.truncate(k);
+        }
+        if out.len() < k {
             let fill = self
                 .popularity_order
                 .iter()

@@ -3,21 +3,24 @@
 use std::collections::HashMap;
 
 use crate::api::{
-    Contribution, Explanation, Filters, IgnoredItem, ItemInfo, PredictRequest, PredictResponse,
-    RecommendRequest, RecommendResponse, RecommendedItem, SimilarItem, SimilarRequest,
-    SimilarResponse, Source, MAX_EXPLAIN,
+    Contribution, EmbedRequest, EmbedResponse, Explanation, Filters, IgnoredItem, ItemInfo,
+    PredictRequest, PredictResponse, RecommendRequest, RecommendResponse, RecommendedItem,
+    SimilarItem, SimilarRequest, SimilarResponse, Source, MAX_EXPLAIN,
 };
 use crate::bundle::{Bundle, Manifest, TrustedKey};
 use crate::catalog::{Catalog, NO_CATEGORY};
-use crate::covisit::CovisitModel;
+use crate::covisit::{CovisitModel, ScoredItem};
 use crate::error::{BundleError, Error, RequestError};
 use crate::session::Session;
+use crate::text_index::TextIndex;
 
 /// How many candidates the transformer re-scores exactly: the best of the int8 retrieval over
 /// the whole catalog (at least `k`), plus the co-visitation candidates.
 pub const RERANK_CANDIDATES: usize = 100;
 /// Co-visitation candidates added to the retrieved ones before the transformer re-scores.
 pub const COVISIT_CANDIDATES: usize = 50;
+/// Text candidates (items whose text is like the session's) added likewise.
+pub const TEXT_CANDIDATES: usize = 20;
 
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -30,6 +33,26 @@ pub struct Engine {
     /// The transformer, for a `sasrec` bundle: it retrieves and ranks.
     #[cfg(feature = "model")]
     ranker: Option<Ranker>,
+    /// Item text vectors, if the bundle has them: text candidates, `similar` by text.
+    text: Option<TextIndex>,
+    /// The encoder of query texts (`embed`, `similar` by text), when given one.
+    #[cfg(feature = "text")]
+    embedder: Option<Embedder>,
+}
+
+/// The text encoder shared by clones of an engine.
+#[cfg(feature = "text")]
+#[derive(Clone)]
+struct Embedder(std::sync::Arc<crate::model::TextEmbedder>);
+
+#[cfg(feature = "text")]
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder")
+            .field("encoder", &self.0.encoder_id())
+            .field("dimension", &self.0.dimension())
+            .finish()
+    }
 }
 
 /// How [`Engine::load`] loads a bundle.
@@ -115,26 +138,75 @@ impl Engine {
     /// Verifies and loads a bundle as `options` say.
     pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Self, BundleError> {
         let bundle = Bundle::parse_trusted(bytes, options.trusted.as_ref())?;
+        let mut engine = Self::load_model(&bundle, options)?;
+        engine.text = TextIndex::from_bundle(&bundle, engine.model.item_ids().len() as u64)?;
+        Ok(engine)
+    }
+
+    fn load_model(bundle: &Bundle<'_>, options: &LoadOptions) -> Result<Self, BundleError> {
+        #[cfg(not(feature = "model"))]
+        let _ = options;
         #[cfg(feature = "model")]
         if bundle.manifest.model_kind == crate::model::SASREC_KIND {
-            let ranker = crate::model::ServingModel::from_bundle(&bundle, options.compute)?;
+            let ranker = crate::model::ServingModel::from_bundle(bundle, options.compute)?;
             let n_items = ranker.item_count() as u64;
             let mut fallback = CovisitModel::from_popularity_order(
                 ranker.item_ids.clone(),
                 ranker.popularity_order.clone(),
             );
-            if let Some(catalog) = Catalog::from_bundle(&bundle, n_items)? {
+            if let Some(catalog) = Catalog::from_bundle(bundle, n_items)? {
                 fallback = fallback.with_catalog(catalog);
             }
-            let mut engine = Self::from_parts(bundle.manifest, fallback);
-            engine.signer = bundle.signer;
+            let mut engine = Self::from_parts(bundle.manifest.clone(), fallback);
+            engine.signer = bundle.signer.clone();
             engine.ranker = Some(Ranker(std::sync::Arc::new(ranker)));
             return Ok(engine);
         }
-        let model = CovisitModel::from_bundle(&bundle)?;
-        let mut engine = Self::from_parts(bundle.manifest, model);
-        engine.signer = bundle.signer;
+        let model = CovisitModel::from_bundle(bundle)?;
+        let mut engine = Self::from_parts(bundle.manifest.clone(), model);
+        engine.signer = bundle.signer.clone();
         Ok(engine)
+    }
+
+    /// Gives the engine the text encoder of its item text vectors: `embed` and `similar` by
+    /// text then answer. Any other encoder (its `payload_sha256` differs from the one the
+    /// bundle's `item_text_encoder` names) is refused: its vectors live in another space.
+    #[cfg(feature = "text")]
+    pub fn with_text_encoder(
+        mut self,
+        embedder: crate::model::TextEmbedder,
+    ) -> Result<Self, BundleError> {
+        if let Some(index) = &self.text {
+            if index.encoder() != embedder.encoder_id() {
+                return Err(BundleError::ManifestMismatch(format!(
+                    "the item text vectors were embedded by text encoder {}, not by this one ({})",
+                    index.encoder(),
+                    embedder.encoder_id()
+                )));
+            }
+            if index.dim() != embedder.dimension() {
+                return Err(BundleError::ManifestMismatch(format!(
+                    "the item text vectors have {} values, the text encoder's {}",
+                    index.dim(),
+                    embedder.dimension()
+                )));
+            }
+        }
+        self.embedder = Some(Embedder(std::sync::Arc::new(embedder)));
+        Ok(self)
+    }
+
+    /// The bundle's item text vectors, if it has them.
+    pub fn text_index(&self) -> Option<&TextIndex> {
+        self.text.as_ref()
+    }
+
+    /// Whether `embed` (and `similar` by text, with item text vectors) can answer.
+    pub fn has_text_encoder(&self) -> bool {
+        #[cfg(feature = "text")]
+        return self.embedder.is_some();
+        #[cfg(not(feature = "text"))]
+        false
     }
 
     /// The transformer of a `sasrec` bundle (`None` for a co-visitation bundle).
@@ -159,6 +231,9 @@ impl Engine {
             index_of,
             #[cfg(feature = "model")]
             ranker: None,
+            text: None,
+            #[cfg(feature = "text")]
+            embedder: None,
         }
     }
 
@@ -272,11 +347,29 @@ impl Engine {
                 context: request.context.clone(),
             });
         }
-        let ranked = self
-            .model
-            .rank(&session, request.k, request.include_seen, &|j| {
-                allowed.allows(j)
-            });
+        let allows = |j: u32| allowed.allows(j);
+        // Co-visited items first; then, with item text vectors, items whose text is like the
+        // session's (the path of items without co-visits yet); then popular ones.
+        let mut text_fill = |out: &mut Vec<ScoredItem>, excluded: &mut [bool], room: usize| {
+            for (index, score) in
+                self.text_candidates(&session, room, &|j| !excluded[j as usize] && allows(j))
+            {
+                excluded[index as usize] = true;
+                out.push(ScoredItem {
+                    index,
+                    score,
+                    source: Source::Text,
+                    popularity_rank: None,
+                });
+            }
+        };
+        let ranked = self.model.rank_with(
+            &session,
+            request.k,
+            request.include_seen,
+            &allows,
+            &mut text_fill,
+        );
         let items = ranked
             .into_iter()
             .map(|s| {
@@ -291,6 +384,9 @@ impl Engine {
                             contribution,
                         })
                         .collect(),
+                    Source::Text => {
+                        self.most_similar_texts(&session, s.index, &|at| entries[positions[at]].0)
+                    }
                     Source::Popular | Source::Model => Vec::new(),
                 };
                 RecommendedItem {
@@ -311,6 +407,74 @@ impl Engine {
             ignored,
             context: request.context.clone(),
         })
+    }
+
+    /// The `n` items (and their cosine) whose text is most like the session's text profile:
+    /// its items' text vectors weighted as co-visitation weighs them (event type × recency).
+    /// None without item text vectors or a session item with text.
+    fn text_candidates(
+        &self,
+        session: &[(u32, f32)],
+        n: usize,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        let Some(index) = &self.text else {
+            return Vec::new();
+        };
+        let decay = self.model.params().recency_decay;
+        let mut recency = 1f32;
+        let mut weighted = Vec::with_capacity(session.len());
+        for &(item, event_weight) in session.iter().rev() {
+            weighted.push((item, recency * event_weight));
+            recency *= decay;
+        }
+        match index.profile(&weighted) {
+            Some(query) => index.nearest(&query, n, keep),
+            None => Vec::new(),
+        }
+    }
+
+    /// The session items whose text is most like `item`'s (positive cosine only), each once,
+    /// most similar first.
+    fn most_similar_texts<'r>(
+        &self,
+        session: &[(u32, f32)],
+        item: u32,
+        id_at: &impl Fn(usize) -> &'r str,
+    ) -> Vec<Contribution> {
+        let Some(index) = &self.text else {
+            return Vec::new();
+        };
+        self.most_similar(session, id_at, |h| index.similarity(h, item))
+    }
+
+    /// The session items with the highest positive `similarity`, each item once (credited at
+    /// its latest position), at most [`MAX_EXPLAIN`], most similar first.
+    fn most_similar<'r>(
+        &self,
+        session: &[(u32, f32)],
+        id_at: &impl Fn(usize) -> &'r str,
+        similarity: impl Fn(u32) -> f32,
+    ) -> Vec<Contribution> {
+        let mut because: Vec<(usize, f32)> = Vec::new();
+        for (at, &(h, _)) in session.iter().enumerate().rev() {
+            if session[at + 1..].iter().any(|s| s.0 == h) {
+                continue;
+            }
+            let s = similarity(h);
+            if s > 0.0 {
+                because.push((at, s));
+            }
+        }
+        because.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        because
+            .into_iter()
+            .take(MAX_EXPLAIN)
+            .map(|(at, similarity)| Contribution {
+                id: id_at(at).to_string(),
+                contribution: similarity,
+            })
+            .collect()
     }
 
     /// The known session entries as (item index, event weight), each one's position in the
@@ -441,9 +605,15 @@ impl Engine {
                 .model
                 .rank(session, COVISIT_CANDIDATES, request.include_seen, &keep),
         };
-        for c in covisited.iter().filter(|c| c.source == Source::Covisit) {
-            if !candidates.contains(&c.index) {
-                candidates.push(c.index);
+        let texts = self.text_candidates(session, TEXT_CANDIDATES, &keep);
+        let more = covisited
+            .iter()
+            .filter(|c| c.source == Source::Covisit)
+            .map(|c| c.index)
+            .chain(texts.into_iter().map(|t| t.0));
+        for j in more {
+            if !candidates.contains(&j) {
+                candidates.push(j);
             }
         }
         let mut scored: Vec<(u32, f32)> = candidates
@@ -477,38 +647,35 @@ impl Engine {
         item: u32,
         id_at: &impl Fn(usize) -> &'r str,
     ) -> Vec<Contribution> {
-        let mut because: Vec<(usize, f32)> = Vec::new();
-        // Newest first, so a repeated item is credited at its latest position.
-        for (at, &(h, _)) in session.iter().enumerate().rev() {
-            if session[at + 1..].iter().any(|s| s.0 == h) {
-                continue;
-            }
-            let similarity = ranker.similarity(h, item);
-            if similarity > 0.0 {
-                because.push((at, similarity));
-            }
-        }
-        because.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
-        because
-            .into_iter()
-            .take(MAX_EXPLAIN)
-            .map(|(at, similarity)| Contribution {
-                id: id_at(at).to_string(),
-                contribution: similarity,
-            })
-            .collect()
+        self.most_similar(session, id_at, |h| ranker.similarity(h, item))
     }
 
     /// Items like `request.item`: by the transformer's item representations (cosine) for a
-    /// `sasrec` bundle, by co-visitation otherwise.
+    /// `sasrec` bundle, by co-visitation otherwise (then, with item text vectors, by text, so a
+    /// new item without co-visits still has neighbours). Items like `request.text`: by the
+    /// cosine of text vectors (semantic search; needs item text vectors and their encoder).
     pub fn similar(&self, request: &SimilarRequest) -> Result<SimilarResponse, RequestError> {
         request.validate()?;
         let allowed = self.allowed(&request.filters)?;
+        if let Some(text) = &request.text {
+            let index = self
+                .text
+                .as_ref()
+                .ok_or_else(|| RequestError::Unsupported {
+                    message: "similar by text needs item text vectors in the bundle \
+                          (edgerec-train covisit --text-encoder)"
+                        .into(),
+                })?;
+            let query = self.embed_texts(&[text.as_str()], "text")?.remove(0);
+            let scored = index.nearest(&query, request.k, |j| allowed.allows(j));
+            return Ok(self.similar_response(request, scored, Source::Text));
+        }
+        let id = request.item.as_deref().unwrap_or_default();
         let item = self
-            .item_index(&request.item)
+            .item_index(id)
             .ok_or_else(|| RequestError::UnknownValue {
                 field: "item".into(),
-                message: format!("`{}` is not an item of this model", request.item),
+                message: format!("`{id}` is not an item of this model"),
             })?;
         let keep = |j: u32| j != item && allowed.allows(j);
         #[cfg(feature = "model")]
@@ -529,7 +696,22 @@ impl Engine {
             .filter(|&(j, _)| keep(j))
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(self.similar_response(request, scored, Source::Covisit))
+        scored.truncate(request.k);
+        let mut response = self.similar_response(request, scored, Source::Covisit);
+        let room = request.k - response.items.len();
+        if let (Some(index), true) = (&self.text, room > 0) {
+            let listed: Vec<u32> = response
+                .items
+                .iter()
+                .filter_map(|i| self.item_index(&i.id))
+                .collect();
+            let texts = index.nearest(&index.vector(item), room, |j| {
+                keep(j) && !listed.contains(&j)
+            });
+            let more = self.similar_response(request, texts, Source::Text).items;
+            response.items.extend(more);
+        }
+        Ok(response)
     }
 
     fn similar_response(
@@ -541,6 +723,7 @@ impl Engine {
         SimilarResponse {
             slot: request.slot.clone(),
             item: request.item.clone(),
+            text: request.text.clone(),
             items: scored
                 .into_iter()
                 .take(request.k)
@@ -551,6 +734,53 @@ impl Engine {
                 })
                 .collect(),
         }
+    }
+
+    /// Sentence vectors of texts, with the engine's text encoder (see [`Self::with_text_encoder`]).
+    pub fn embed(&self, request: &EmbedRequest) -> Result<EmbedResponse, RequestError> {
+        request.validate()?;
+        let texts: Vec<&str> = request.texts.iter().map(String::as_str).collect();
+        let vectors = self.embed_texts(&texts, "texts")?;
+        Ok(EmbedResponse {
+            dimension: vectors.first().map_or(0, Vec::len),
+            vectors,
+        })
+    }
+
+    /// JSON in, JSON out, as [`Self::recommend_json`].
+    pub fn embed_json(&self, body: &str) -> Result<String, Error> {
+        let request = EmbedRequest::from_json(body.as_bytes())?;
+        let response = self.embed(&request)?;
+        Ok(serde_json::to_string(&response).expect("response serialises"))
+    }
+
+    /// Embeds `texts` with the engine's encoder; `field` names them in errors (`texts[2]`).
+    fn embed_texts(&self, texts: &[&str], field: &str) -> Result<Vec<Vec<f32>>, RequestError> {
+        #[cfg(feature = "text")]
+        if let Some(embedder) = &self.embedder {
+            use crate::model::EmbedError;
+            return embedder.0.embed(texts).map_err(|e| match e {
+                EmbedError::Tokenize { index, message } => RequestError::InvalidField {
+                    field: if texts.len() == 1 && field == "text" {
+                        field.to_string()
+                    } else {
+                        format!("{field}[{index}]")
+                    },
+                    message: format!("cannot be tokenized: {message}"),
+                },
+                EmbedError::Model(message) => RequestError::Internal { message },
+            });
+        }
+        let _ = (texts, field);
+        Err(RequestError::Unsupported {
+            message: if cfg!(feature = "text") {
+                "this engine has no text encoder: load one with it (JS `new Engine(bytes, \
+                 {textEncoder})`, the worker's EDGEREC_TEXT_ENCODER)"
+                    .into()
+            } else {
+                "this build of the engine has no text encoder (crate feature `text`)".into()
+            },
+        })
     }
 
     /// JSON in, JSON out, as [`Self::recommend_json`].
@@ -611,6 +841,128 @@ mod tests {
 
     fn ids(r: &RecommendResponse) -> Vec<&str> {
         r.items.iter().map(|i| i.id.as_str()).collect()
+    }
+
+    const ENCODER: &str = "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12";
+
+    /// The engine of [`engine`] with item texts: a and d alike (d has no co-visits: a new
+    /// item), b and c alike, e without text.
+    fn engine_with_text() -> Engine {
+        let ids = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        let neighbours = vec![
+            vec![(1, 3.0), (2, 1.0)],
+            vec![(2, 2.0), (0, 1.0)],
+            vec![(1, 1.0)],
+            vec![],
+            vec![],
+        ];
+        let model = CovisitModel::new(ids, &[1, 2, 3, 4, 5], &neighbours, CovisitParams::new(0.5));
+        let mut w = model.bundle_writer("2026-11-29T00:00:00Z".into());
+        let unit = |v: [f32; 3]| {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        let vectors = vec![
+            unit([1.0, 0.1, 0.0]),
+            unit([0.0, 1.0, 0.2]),
+            unit([0.1, 1.0, 0.0]),
+            unit([0.9, 0.0, 0.1]),
+            Vec::new(),
+        ];
+        TextIndex::new(&vectors, 3, ENCODER).write(&mut w);
+        Engine::from_bundle(&w.finish()).unwrap()
+    }
+
+    #[test]
+    fn text_candidates_follow_covisited_items_and_reach_new_items() {
+        let e = engine_with_text();
+        assert_eq!(e.text_index().unwrap().encoder(), ENCODER);
+        // After `a`: co-visited b, c; then by text d (like a; no co-visits of its own); then
+        // the popular fill (e has no text).
+        let r = e.recommend(&req(&["a"], 4, false)).unwrap();
+        assert_eq!(ids(&r), vec!["b", "c", "d", "e"]);
+        let sources: Vec<Source> = r.items.iter().map(|i| i.source).collect();
+        assert_eq!(
+            sources,
+            vec![
+                Source::Covisit,
+                Source::Covisit,
+                Source::Text,
+                Source::Popular
+            ]
+        );
+        let d = &r.items[2];
+        assert_eq!(d.explanation.signal, Source::Text);
+        assert_eq!(d.explanation.because[0].id, "a");
+        assert!(d.score > 0.9 && d.score <= 1.0, "cosine {}", d.score);
+        // A session of the new item alone: nothing co-visited, its text finds a.
+        let r = e.recommend(&req(&["d"], 2, false)).unwrap();
+        assert_eq!(r.items[0].id, "a");
+        assert_eq!(r.items[0].source, Source::Text);
+        // Filters apply to text candidates too.
+        let mut filtered = req(&["a"], 4, false);
+        filtered.filters.exclude = vec!["d".into()];
+        assert!(!ids(&e.recommend(&filtered).unwrap()).contains(&"d"));
+        // Without item text vectors: no text candidates.
+        assert_eq!(
+            ids(&engine().recommend(&req(&["a"], 4, false)).unwrap()),
+            vec!["b", "c", "e", "d"]
+        );
+    }
+
+    #[test]
+    fn similar_items_fall_back_to_text_and_text_queries_need_an_encoder() {
+        let e = engine_with_text();
+        // d has no co-visits: its neighbours come from text.
+        let like_d = e.similar(&SimilarRequest::new("d", 2)).unwrap();
+        assert_eq!(like_d.items[0].id, "a");
+        assert!(like_d.items.iter().all(|i| i.source == Source::Text));
+        // a: co-visited first, then text.
+        let like_a = e.similar(&SimilarRequest::new("a", 3)).unwrap();
+        let got: Vec<(&str, Source)> = like_a
+            .items
+            .iter()
+            .map(|i| (i.id.as_str(), i.source))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("b", Source::Covisit),
+                ("c", Source::Covisit),
+                ("d", Source::Text)
+            ]
+        );
+        for err in [
+            e.similar(&SimilarRequest::by_text("red dress", 3))
+                .unwrap_err(),
+            e.embed(&EmbedRequest {
+                texts: vec!["red dress".into()],
+            })
+            .unwrap_err(),
+        ] {
+            assert_eq!(err.code(), "unsupported_request");
+            assert!(err.to_string().contains("text encoder"), "{err}");
+        }
+        let err = engine()
+            .similar(&SimilarRequest::by_text("red dress", 3))
+            .unwrap_err();
+        assert!(err.to_string().contains("item text vectors"), "{err}");
+        let both = SimilarRequest {
+            text: Some("x".into()),
+            ..SimilarRequest::new("a", 3)
+        };
+        assert_eq!(both.validate().unwrap_err().field(), Some("text"));
+        let neither = SimilarRequest {
+            item: None,
+            ..SimilarRequest::new("a", 3)
+        };
+        assert_eq!(neither.validate().unwrap_err().field(), Some("item"));
+        let empty = EmbedRequest { texts: vec![] };
+        assert_eq!(e.embed(&empty).unwrap_err().field(), Some("texts"));
+        let long = EmbedRequest {
+            texts: vec!["x".repeat(5000)],
+        };
+        assert_eq!(e.embed(&long).unwrap_err().field(), Some("texts[0]"));
     }
 
     fn req(history: &[&str], k: usize, include_seen: bool) -> RecommendRequest {

@@ -23,12 +23,14 @@ pub mod kernels;
 pub mod model;
 mod retrieval;
 mod session;
+mod text_index;
 
 pub use api::{
-    Context, Contribution, Device, Event, EventType, Explanation, Filters, IgnoredItem, ItemInfo,
-    PredictRequest, PredictResponse, Prediction, PriceRange, RecommendRequest, RecommendResponse,
-    RecommendedItem, SimilarItem, SimilarRequest, SimilarResponse, Source, MAX_EXCLUDE,
-    MAX_EXPLAIN, MAX_FILTER_CATEGORIES, MAX_HISTORY, MAX_K, MAX_NAME_BYTES, MAX_REQUEST_BYTES,
+    Context, Contribution, Device, EmbedRequest, EmbedResponse, Event, EventType, Explanation,
+    Filters, IgnoredItem, ItemInfo, PredictRequest, PredictResponse, Prediction, PriceRange,
+    RecommendRequest, RecommendResponse, RecommendedItem, SimilarItem, SimilarRequest,
+    SimilarResponse, Source, MAX_EMBED_TEXTS, MAX_EXCLUDE, MAX_EXPLAIN, MAX_FILTER_CATEGORIES,
+    MAX_HISTORY, MAX_K, MAX_NAME_BYTES, MAX_REQUEST_BYTES, MAX_TEXT_BYTES,
 };
 pub use bundle::{
     Bundle, BundleSigner, BundleWriter, Manifest, SectionEntry, TrustedKey, FLAG_SIGNED,
@@ -37,7 +39,8 @@ pub use bundle::{
 };
 pub use catalog::{Catalog, CatalogEntry, CATEGORY_SEPARATOR, NO_CATEGORY};
 pub use covisit::{CovisitModel, CovisitParams, EventWeights, ScoredItem};
-pub use engine::{Engine, LoadOptions, COVISIT_CANDIDATES, RERANK_CANDIDATES};
+pub use engine::{Engine, LoadOptions, COVISIT_CANDIDATES, RERANK_CANDIDATES, TEXT_CANDIDATES};
 pub use error::{BundleError, Error, RequestError};
 pub use kernels::{dot_i8, Int8Rows};
 pub use session::Session;
+pub use text_index::TextIndex;

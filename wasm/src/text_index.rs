@@ -16,7 +16,7 @@
 
 use crate::bundle::{f32_bytes, f32_section, Bundle, BundleWriter};
 use crate::error::BundleError;
-use crate::kernels::Int8Rows;
+use crate::kernels::{dot_i8, Int8Rows};
 
 const VECTORS: &str = "item_text_vectors";
 const SCALES: &str = "item_text_scales";
@@ -138,7 +138,37 @@ impl TextIndex {
     /// An item's (dequantized, unit-length up to rounding) text vector.
     pub fn vector(&self, i: u32) -> Vec<f32> {
         let s = self.rows.scales[i as usize];
-        self.rows.row(i as usize).iter().map(|&v| v as f32 * s).collect()
+        self.rows
+            .row(i as usize)
+            .iter()
+            .map(|&v| v as f32 * s)
+            .collect()
+    }
+
+    /// Cosine similarity of two items' texts (0 if either has none): an exact integer dot
+    /// product times the two scales.
+    pub fn similarity(&self, a: u32, b: u32) -> f32 {
+        let (ra, rb) = (self.rows.row(a as usize), self.rows.row(b as usize));
+        dot_i8(ra, rb) as f32 * (self.rows.scales[a as usize] * self.rows.scales[b as usize])
+    }
+
+    /// The unit-length sum of the text vectors of `weighted` items (index, weight), in their
+    /// order: a session's text profile. `None` if none of them has a text.
+    pub fn profile(&self, weighted: &[(u32, f32)]) -> Option<Vec<f32>> {
+        let mut sum = vec![0f32; self.dim()];
+        let mut any = false;
+        for &(i, w) in weighted {
+            if !self.has_text(i) {
+                continue;
+            }
+            any = true;
+            let scale = w * self.rows.scales[i as usize];
+            for (s, &v) in sum.iter_mut().zip(self.rows.row(i as usize)) {
+                *s += v as f32 * scale;
+            }
+        }
+        let norm = crate::kernels::float::dot(&sum, &sum).sqrt();
+        (any && norm > 0.0).then(|| sum.iter().map(|v| v / norm).collect())
     }
 
     /// The `n` items with text most similar (cosine) to the unit vector `query` among those
@@ -171,7 +201,12 @@ mod tests {
 
     #[test]
     fn round_trips_and_finds_the_nearest_texts() {
-        let vectors = vec![unit(&[1.0, 0.0, 0.0]), vec![], unit(&[0.9, 0.1, 0.0]), unit(&[0.0, 0.0, 1.0])];
+        let vectors = vec![
+            unit(&[1.0, 0.0, 0.0]),
+            vec![],
+            unit(&[0.9, 0.1, 0.0]),
+            unit(&[0.0, 0.0, 1.0]),
+        ];
         let index = TextIndex::new(&vectors, 3, HASH);
         let bytes = bundle_with(&index, 4);
         let loaded = TextIndex::from_bundle(&Bundle::parse(&bytes).unwrap(), 4)
@@ -180,10 +215,17 @@ mod tests {
         assert_eq!(loaded, index);
         assert_eq!(loaded.encoder(), HASH);
         assert!(!loaded.has_text(1));
-        let near: Vec<u32> = loaded.nearest(&unit(&[1.0, 0.05, 0.0]), 3, |_| true).iter().map(|n| n.0).collect();
+        let near: Vec<u32> = loaded
+            .nearest(&unit(&[1.0, 0.05, 0.0]), 3, |_| true)
+            .iter()
+            .map(|n| n.0)
+            .collect();
         // Item 1 has no text, item 3 is orthogonal (no positive similarity).
         assert_eq!(near, vec![0, 2]);
-        assert_eq!(loaded.nearest(&unit(&[1.0, 0.0, 0.0]), 3, |i| i != 0)[0].0, 2);
+        assert_eq!(
+            loaded.nearest(&unit(&[1.0, 0.0, 0.0]), 3, |i| i != 0)[0].0,
+            2
+        );
         assert!((loaded.vector(3)[2] - 1.0).abs() < 1e-2);
     }
 
@@ -195,7 +237,8 @@ mod tests {
         assert_eq!(err.code(), "manifest_mismatch");
         assert!(err.to_string().contains("items x text_dim"), "{err}");
         let bad = TextIndex::new(&[unit(&[1.0, 2.0])], 2, "not-a-hash");
-        let err = TextIndex::from_bundle(&Bundle::parse(&bundle_with(&bad, 1)).unwrap(), 1).unwrap_err();
+        let err =
+            TextIndex::from_bundle(&Bundle::parse(&bundle_with(&bad, 1)).unwrap(), 1).unwrap_err();
         assert_eq!(err.code(), "invalid_section");
         let mut w = BundleWriter::new("covisit", serde_json::json!({}), "t".into());
         w.count("items", 1).section(VECTORS, "i8rows", &[1, 2]);

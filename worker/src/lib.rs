@@ -5,6 +5,9 @@
 //! - `POST /v1/similar`: body `{"item": "...", "k": 20}`, answers `{"item", "items": [...]}`.
 //! - `POST /v1/predict`: body `{"history": [...], "items": [...]}`, answers `{"predictions": [...]}`
 //!   (a transformer bundle with conversion heads; otherwise 422 `unsupported_request`).
+//! - `POST /v1/embed`: body `{"texts": [...]}`, answers `{"dimension", "vectors": [...]}` (with a
+//!   text encoder, the `EDGEREC_TEXT_ENCODER` asset; otherwise 422). `/v1/similar` takes `{"text"}`
+//!   too (semantic search over the bundle's item text vectors).
 //! - `GET /v1/health`: the loaded model's manifest summary.
 //!
 //! The bundle is a static asset (`/models/model.bundle`, or the path in the `EDGEREC_BUNDLE`
@@ -41,42 +44,9 @@ async fn engine(env: &Env) -> std::result::Result<&'static Engine, Result<Respon
         .var("EDGEREC_BUNDLE")
         .map(|v| v.to_string())
         .unwrap_or_else(|_| DEFAULT_BUNDLE_PATH.to_string());
-    if !bundle_path.starts_with('/') {
-        return unavailable(
-            "model_unavailable",
-            format!("EDGEREC_BUNDLE must be an asset path starting with `/`, got `{bundle_path}`"),
-        );
-    }
-    let assets = match env.assets("ASSETS") {
-        Ok(assets) => assets,
-        Err(e) => return unavailable("model_unavailable", format!("no ASSETS binding: {e}")),
-    };
-    let mut response = match assets
-        .fetch(format!("https://assets.local{bundle_path}"), None)
-        .await
-    {
-        Ok(r) if r.status_code() == 200 => r,
-        Ok(r) => {
-            return unavailable(
-                "model_unavailable",
-                format!("fetching {bundle_path} returned HTTP {}", r.status_code()),
-            )
-        }
-        Err(e) => {
-            return unavailable(
-                "model_unavailable",
-                format!("fetching {bundle_path} failed: {e}"),
-            )
-        }
-    };
-    let bytes = match response.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            return unavailable(
-                "model_unavailable",
-                format!("reading {bundle_path} failed: {e}"),
-            )
-        }
+    let bytes = match asset(env, "EDGEREC_BUNDLE", &bundle_path).await {
+        Ok(bytes) => bytes,
+        Err(message) => return unavailable("model_unavailable", message),
     };
     // With `EDGEREC_PUBLIC_KEY` set (wrangler.toml [vars] or `--var`), only bundles signed by
     // that key are served.
@@ -87,11 +57,62 @@ async fn engine(env: &Env) -> std::result::Result<&'static Engine, Result<Respon
         },
         Err(_) => None,
     };
-    match Engine::from_bundle_trusted(&bytes, trusted.as_ref()) {
-        // A concurrent request may have loaded it first; either copy is the same model.
-        Ok(engine) => Ok(ENGINE.get_or_init(|| engine)),
-        Err(e) => unavailable(e.code(), format!("the model bundle was refused: {e}")),
+    let mut engine = match Engine::from_bundle_trusted(&bytes, trusted.as_ref()) {
+        Ok(engine) => engine,
+        Err(e) => return unavailable(e.code(), format!("the model bundle was refused: {e}")),
+    };
+    // With `EDGEREC_TEXT_ENCODER` (the asset path of the text-encoder bundle that embedded the
+    // item texts), `/v1/embed` and `/v1/similar` by text answer.
+    if let Ok(path) = env.var("EDGEREC_TEXT_ENCODER") {
+        let path = path.to_string();
+        let bytes = match asset(env, "EDGEREC_TEXT_ENCODER", &path).await {
+            Ok(bytes) => bytes,
+            Err(message) => return unavailable("model_unavailable", message),
+        };
+        let loaded = edgerec::model::TextEmbedder::from_bundle_bytes(
+            &bytes,
+            trusted.as_ref(),
+            Default::default(),
+        )
+        .and_then(|embedder| engine.with_text_encoder(embedder));
+        engine = match loaded {
+            Ok(engine) => engine,
+            Err(e) => {
+                return unavailable(
+                    e.code(),
+                    format!("the text encoder {path} was refused: {e}"),
+                )
+            }
+        };
     }
+    // A concurrent request may have loaded it first; either copy is the same model.
+    Ok(ENGINE.get_or_init(|| engine))
+}
+
+/// The bytes of a static asset (`path` from the variable `var`, starting with `/`).
+async fn asset(env: &Env, var: &str, path: &str) -> std::result::Result<Vec<u8>, String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "{var} must be an asset path starting with `/`, got `{path}`"
+        ));
+    }
+    let assets = env
+        .assets("ASSETS")
+        .map_err(|e| format!("no ASSETS binding: {e}"))?;
+    let mut response = assets
+        .fetch(format!("https://assets.local{path}"), None)
+        .await
+        .map_err(|e| format!("fetching {path} failed: {e}"))?;
+    if response.status_code() != 200 {
+        return Err(format!(
+            "fetching {path} returned HTTP {}",
+            response.status_code()
+        ));
+    }
+    response
+        .bytes()
+        .await
+        .map_err(|e| format!("reading {path} failed: {e}"))
 }
 
 /// The HTTP status of a request the engine refused.
@@ -151,6 +172,8 @@ async fn health(env: &Env) -> Result<Response> {
         "metrics": m.metrics,
         "created_at": m.created_at,
         "payload_sha256": m.payload_sha256,
+        "item_text": engine.text_index().is_some(),
+        "text_encoder": engine.has_text_encoder(),
     }))
 }
 
@@ -185,13 +208,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             )
             .await
         }
+        (Method::Post, "/v1/embed") => {
+            answer(req, &env, edgerec::EmbedRequest::from_json, Engine::embed).await
+        }
         (Method::Get, "/v1/health") => health(&env).await,
-        (_, "/v1/recommend" | "/v1/similar" | "/v1/predict" | "/v1/health") => error_response(
-            405,
-            "method_not_allowed",
-            None,
-            &format!("{} is not allowed on {path}", req.method()),
-        ),
+        (_, "/v1/recommend" | "/v1/similar" | "/v1/predict" | "/v1/embed" | "/v1/health") => {
+            error_response(
+                405,
+                "method_not_allowed",
+                None,
+                &format!("{} is not allowed on {path}", req.method()),
+            )
+        }
         _ => error_response(404, "not_found", None, &format!("no route for {path}")),
     }
 }

@@ -47,6 +47,14 @@ pub struct TextBundleArgs {
     /// Use only the first N reviews with text.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// A shop export's mapping (with a `[catalog]` section): the texts of its catalog items
+    /// (`--catalog-input`) join the reviews in the trimmed vocabulary, so they encode exactly as
+    /// with the full one (what `covisit --text-encoder` embeds).
+    #[arg(long, requires = "catalog_input")]
+    pub catalog_mapping: Option<PathBuf>,
+    /// The export `--catalog-mapping` reads.
+    #[arg(long, requires = "catalog_mapping")]
+    pub catalog_input: Option<PathBuf>,
     /// Built-in policies (f32, f16, q8, q6, q5, q4), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "f32,q8,q4")]
     pub policies: Vec<String>,
@@ -226,6 +234,22 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
     let validation_share = (1.0 - args.train_items) / 2.0;
     let split = split_by_item(&reviews, args.train_items, validation_share, args.seed)?;
     let texts: Vec<&str> = reviews.iter().map(|r| r.text.as_str()).collect();
+    let catalog_texts = match (&args.catalog_mapping, &args.catalog_input) {
+        (Some(mapping), Some(input)) => {
+            let mapping = crate::ingest::Mapping::load(mapping)?;
+            let (rows, _) = crate::ingest::read_catalog(&mapping, input, false)?;
+            let mut texts: Vec<String> = rows.iter().filter_map(|r| r.text()).collect();
+            texts.sort_unstable();
+            texts.dedup();
+            tracing::info!(
+                texts = texts.len(),
+                "catalog item texts of {}",
+                input.display()
+            );
+            texts
+        }
+        _ => Vec::new(),
+    };
     tracing::info!(
         rows = counts.rows,
         reviews = reviews.len(),
@@ -259,7 +283,12 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
     let tokenizer_path = args.encoder.join(TOKENIZER_FILE);
     let tokenizer_json = std::fs::read(&tokenizer_path)
         .with_context(|| format!("cannot read {}", tokenizer_path.display()))?;
-    let trimmed: TrimmedVocab = trim_vocabulary(&tokenizer_json, &texts)?;
+    let all_texts: Vec<&str> = texts
+        .iter()
+        .copied()
+        .chain(catalog_texts.iter().map(String::as_str))
+        .collect();
+    let trimmed: TrimmedVocab = trim_vocabulary(&tokenizer_json, &all_texts)?;
     tracing::info!(
         "vocabulary {} -> {} tokens ({} pieces used by the texts)",
         trimmed.old_size(),
@@ -271,6 +300,16 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
     for (i, (new, old)) in trimmed_tokens.iter().zip(&tokens).enumerate() {
         if *new != trimmed.remap(old)? {
             bail!("review {i} tokenizes differently after trimming: {old:?} became {new:?}",);
+        }
+    }
+    {
+        let full = tokenizer_from_bytes(&tokenizer_json, args.max_len)?;
+        let old = tokenize(&full, &catalog_texts)?;
+        let new = tokenize(&trimmed_tokenizer, &catalog_texts)?;
+        for (i, (new, old)) in new.iter().zip(&old).enumerate() {
+            if *new != trimmed.remap(old)? {
+                bail!("catalog text {i} tokenizes differently after trimming");
+            }
         }
     }
 
@@ -334,6 +373,8 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
             "vocabulary_trimmed_from": trimmed.old_size(),
             "trimmed_to_texts": args.texts.display().to_string(),
             "texts": texts.len(),
+            "catalog_texts": catalog_texts.len(),
+            "catalog_input": args.catalog_input.as_ref().map(|p| p.display().to_string()),
         }));
         let bytes = writer.finish();
         let path = args.out.join(format!("minilm-{name}.bundle"));

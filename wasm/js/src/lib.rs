@@ -5,7 +5,6 @@ use edgerec::{Event, PredictRequest, RecommendRequest, RequestError, SimilarRequ
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-#[cfg(feature = "text")]
 mod text;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -123,15 +122,19 @@ export interface SimilarRequest {
 
 export interface SimilarItem {
   id: string;
-  /** "model": cosine similarity of the transformer's item vectors; "covisit": co-visitation weight. */
+  /**
+   * "model": cosine similarity of the transformer's item vectors; "covisit": co-visitation weight;
+   * "text": cosine similarity of the item texts (co-visited items come first, then text ones).
+   */
   score: number;
-  source: "model" | "covisit";
+  source: "model" | "covisit" | "text";
 }
 
 export interface SimilarResponse {
   slot?: string;
-  /** The request's item, echoed. */
-  item: string;
+  /** The request's item or text, echoed. */
+  item?: string;
+  text?: string;
   /** Most similar first; fewer than `k` when the model knows fewer similar items. */
   items: SimilarItem[];
 }
@@ -209,6 +212,22 @@ export interface Manifest {
   sections: { name: string; offset: number; length: number; encoding?: string }[];
 }
 
+/**
+ * `engine.embed(request)`: texts to sentence vectors with the engine's text encoder (the one its
+ * item text vectors come from; `EngineOptions.textEncoder`).
+ */
+export interface EmbedRequest {
+  /** 1 to 64 texts, each at most 4096 bytes; longer texts are cut to the encoder's `maxLen` tokens. */
+  texts: string[];
+}
+
+export interface EmbedResponse {
+  /** Values per vector (384 for MiniLM). */
+  dimension: number;
+  /** One unit-length vector per text, in order. */
+  vectors: number[][];
+}
+
 /** Stable error codes. */
 export type EdgerecErrorCode =
   | "invalid_json" | "invalid_request" | "invalid_field" | "unknown_field" | "unknown_value"
@@ -233,6 +252,12 @@ export interface EngineOptions {
    * Ignored for co-visitation bundles.
    */
   compute?: "quantized" | "dequantized";
+  /**
+   * The bytes of the `text-encoder` bundle that embedded the bundle's item texts: `embed` and
+   * `similar({text})` then answer. Checked like the bundle (and against `publicKey`); an encoder
+   * other than the one the item vectors name throws `manifest_mismatch`.
+   */
+  textEncoder?: Uint8Array;
 }
 
 /**
@@ -315,6 +340,30 @@ fn parse_options<T: Default + serde::de::DeserializeOwned>(
     })
 }
 
+/// `options.textEncoder` (the bytes of a text-encoder bundle, a `Uint8Array`) if given, and
+/// the other options, which are read through JSON (bytes are not).
+fn take_text_encoder(options: JsValue) -> Result<(Option<Vec<u8>>, JsValue), JsValue> {
+    if !options.is_object() || js_sys::Array::is_array(&options) {
+        return Ok((None, options));
+    }
+    let key = JsValue::from_str("textEncoder");
+    let value = js_sys::Reflect::get(&options, &key).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() {
+        return Ok((None, options));
+    }
+    let rest = js_sys::Object::assign(&js_sys::Object::new(), &options.into());
+    // A fresh plain object: deleting a property cannot fail.
+    let _ = js_sys::Reflect::delete_property(&rest, &key);
+    match value.dyn_into::<js_sys::Uint8Array>() {
+        Ok(bytes) => Ok((Some(bytes.to_vec()), rest.into())),
+        Err(_) => Err(js_error(
+            "invalid_options",
+            Some("textEncoder"),
+            "invalid options: textEncoder must be a Uint8Array (the bytes of a text-encoder bundle)",
+        )),
+    }
+}
+
 /// The `compute` option: `quantized` (the default: int8 kernels, the same bits on every
 /// platform) or `dequantized` (candle's f32 ops, as the trainer computes).
 fn parse_compute(
@@ -374,19 +423,56 @@ impl Engine {
         bundle: &[u8],
         #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] options: JsValue,
     ) -> Result<Engine, JsValue> {
-        const EXAMPLE: &str =
-            "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"quantized\" | \"dequantized\"}";
-        let options: EngineOptions = parse_options(&options, EXAMPLE)?;
-        let trusted = options
+        const EXAMPLE: &str = "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"quantized\" | \"dequantized\", \"textEncoder\": Uint8Array}";
+        let (encoder_bytes, options) = take_text_encoder(options)?;
+        let parsed: EngineOptions = parse_options(&options, EXAMPLE)?;
+        let trusted = parsed
             .public_key
             .map(|k| edgerec::TrustedKey::from_hex(&k))
             .transpose()
             .map_err(bundle_error)?;
-        let compute = parse_compute(options.compute.as_deref(), EXAMPLE)?;
-        let options = edgerec::LoadOptions { trusted, compute };
-        edgerec::Engine::load(bundle, &options)
-            .map(|inner| Engine { inner })
-            .map_err(bundle_error)
+        let compute = parse_compute(parsed.compute.as_deref(), EXAMPLE)?;
+        let load = edgerec::LoadOptions { trusted, compute };
+        let mut inner = edgerec::Engine::load(bundle, &load).map_err(bundle_error)?;
+        if let Some(bytes) = encoder_bytes {
+            let embedder = edgerec::model::TextEmbedder::from_bundle_bytes(
+                &bytes,
+                load.trusted.as_ref(),
+                compute,
+            )
+            .map_err(|e| js_error(e.code(), Some("textEncoder"), &format!("textEncoder: {e}")))?;
+            inner = inner.with_text_encoder(embedder).map_err(|e| {
+                js_error(e.code(), Some("textEncoder"), &format!("textEncoder: {e}"))
+            })?;
+        }
+        Ok(Engine { inner })
+    }
+
+    /// Sentence vectors of `request.texts` with the engine's text encoder. Throws
+    /// `unsupported_request` when the engine was loaded without `textEncoder`.
+    #[wasm_bindgen(unchecked_return_type = "EmbedResponse")]
+    pub fn embed(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EmbedRequest")] request: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        answer(
+            &request,
+            "{\"texts\": [\"red summer dress\"]}",
+            edgerec::EmbedRequest::from_json,
+            |r| self.inner.embed(r),
+        )
+    }
+
+    /// Whether `embed` and `similar({text})` can answer (the engine has a text encoder).
+    #[wasm_bindgen(getter, js_name = hasTextEncoder)]
+    pub fn has_text_encoder(&self) -> bool {
+        self.inner.has_text_encoder()
+    }
+
+    /// Whether the bundle's items carry text vectors (text candidates, `similar` by text).
+    #[wasm_bindgen(getter, js_name = hasItemText)]
+    pub fn has_item_text(&self) -> bool {
+        self.inner.text_index().is_some()
     }
 
     /// Hex public key of the bundle's signer, or `undefined` if it is unsigned.
@@ -434,7 +520,8 @@ impl Engine {
     }
 
     /// Items like `request.item`, most similar first: by the transformer's item vectors for a
-    /// `sasrec` bundle, by co-visitation otherwise. Throws `EdgerecError` naming the bad field.
+    /// `sasrec` bundle, by co-visitation otherwise (then by text); or like `request.text`, by the
+    /// item texts' vectors. Throws `EdgerecError` naming the bad field.
     #[wasm_bindgen(unchecked_return_type = "SimilarResponse")]
     pub fn similar(
         &self,

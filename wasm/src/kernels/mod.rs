@@ -16,7 +16,6 @@
 //!
 //! Kernels take and fill plain slices; `crate::model::ops` wraps them as candle ops.
 
-#[cfg(feature = "model")]
 pub mod float;
 pub mod int8;
 

@@ -161,6 +161,11 @@ impl TextEmbedder {
         self.model.compute
     }
 
+    /// The encoder bundle's `payload_sha256` (see [`crate::TextIndex::encoder`]).
+    pub fn encoder_id(&self) -> &str {
+        &self.model.payload_sha256
+    }
+
     pub fn model(&self) -> &TextEncoderModel {
         &self.model
     }
@@ -522,5 +527,75 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(err.code(), "untrusted_signer");
+    }
+
+    /// An engine whose catalog items carry text vectors from one encoder answers text queries
+    /// with that encoder only.
+    #[test]
+    fn an_engine_answers_text_queries_with_the_encoder_of_its_item_texts() {
+        use crate::{
+            CovisitModel, CovisitParams, EmbedRequest, Engine, SimilarRequest, Source, TextIndex,
+        };
+        let bytes = tiny().bundle("q8");
+        let embedder = load(&bytes, Compute::Quantized).unwrap();
+        let texts = [
+            "the dress fits well",
+            "soft fabric",
+            "runs small",
+            "love the color",
+        ];
+        let ids: Vec<String> = (0..4).map(|i| format!("item{i}")).collect();
+        let model = CovisitModel::new(
+            ids,
+            &[4, 3, 2, 1],
+            &vec![vec![]; 4],
+            CovisitParams::new(0.5),
+        );
+        let mut w = model.bundle_writer("2026-12-02T00:00:00Z".into());
+        let vectors = embedder.embed(&texts).unwrap();
+        TextIndex::new(&vectors, embedder.dimension(), embedder.encoder_id()).write(&mut w);
+        let catalog = w.finish();
+
+        let engine = Engine::from_bundle(&catalog)
+            .unwrap()
+            .with_text_encoder(embedder)
+            .unwrap();
+        assert!(engine.has_text_encoder());
+        let answer = engine
+            .similar(&SimilarRequest::by_text("runs small", 2))
+            .unwrap();
+        assert_eq!(answer.items[0].id, "item2");
+        assert_eq!(answer.items[0].source, Source::Text);
+        assert!(
+            (answer.items[0].score - 1.0).abs() < 0.02,
+            "{}",
+            answer.items[0].score
+        );
+        assert_eq!(answer.text.as_deref(), Some("runs small"));
+        let embedded = engine
+            .embed(&EmbedRequest {
+                texts: vec!["runs small".into(), String::new()],
+            })
+            .unwrap();
+        assert_eq!(embedded.dimension, 32);
+        assert_eq!(embedded.vectors.len(), 2);
+        // The engine's encoder embeds bit for bit as a standalone one does.
+        let alone = load(&bytes, Compute::Quantized)
+            .unwrap()
+            .embed_one("runs small")
+            .unwrap();
+        assert_eq!(embedded.vectors[0], alone);
+
+        // Another encoder (here: the same weights at another policy) is another space.
+        let other = load(&tiny().bundle("f32"), Compute::Quantized).unwrap();
+        let err = Engine::from_bundle(&catalog)
+            .unwrap()
+            .with_text_encoder(other)
+            .unwrap_err();
+        assert_eq!(err.code(), "manifest_mismatch");
+        assert!(
+            err.to_string().contains("embedded by text encoder"),
+            "{err}"
+        );
     }
 }

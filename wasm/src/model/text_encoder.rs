@@ -166,6 +166,9 @@ pub struct TextEncoderModel {
     /// The `tokenizer.json` bytes, checked to match the weights' vocabulary.
     pub tokenizer_json: Vec<u8>,
     pub compute: Compute,
+    /// The bundle's `payload_sha256`: which encoder this is (item text vectors name the encoder
+    /// that embedded them, and only it may embed their queries).
+    pub payload_sha256: String,
 }
 
 impl TextEncoderModel {
@@ -235,6 +238,7 @@ impl TextEncoderModel {
             tokenizer_json: tokenizer_json.to_vec(),
             params,
             compute,
+            payload_sha256: bundle.manifest.payload_sha256.clone(),
         })
     }
 

@@ -1,0 +1,126 @@
+//! Item text vectors for a bundle: each catalog item's text ([`CatalogItem::text`]) embedded by
+//! a text-encoder bundle with the edge's own `TextEmbedder` (int8 kernels, the same bits as at
+//! the edge), so a query embedded at the edge lands in the same space as the items.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use edgerec::model::{Compute, TextEmbedder};
+use edgerec::TextIndex;
+
+use crate::events::CatalogItem;
+use crate::progress;
+
+/// What [`item_text_index`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemTextSummary {
+    pub items: usize,
+    /// Items whose catalog row has a text.
+    pub with_text: usize,
+    /// Distinct texts embedded (items often share one, e.g. category and brand).
+    pub distinct_texts: usize,
+}
+
+/// Loads a text-encoder bundle as the edge does.
+pub fn read_encoder(path: &std::path::Path) -> Result<TextEmbedder> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    TextEmbedder::from_bundle_bytes(&bytes, None, Compute::Quantized)
+        .with_context(|| format!("{} is not a usable text-encoder bundle", path.display()))
+}
+
+/// The text index of `item_ids` from catalog `rows` (the last row of an item wins), embedded by
+/// `encoder`; items without a row or text get none.
+pub fn item_text_index(
+    item_ids: &[String],
+    rows: &[CatalogItem],
+    encoder: &TextEmbedder,
+) -> Result<(TextIndex, ItemTextSummary)> {
+    let mut latest: HashMap<&str, &CatalogItem> = HashMap::new();
+    for row in rows {
+        latest.insert(row.item_id.as_str(), row);
+    }
+    let texts: Vec<Option<String>> = item_ids
+        .iter()
+        .map(|id| latest.get(id.as_str()).and_then(|r| r.text()))
+        .collect();
+    let mut distinct: Vec<&str> = texts.iter().flatten().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let bar = progress::bar(distinct.len() as u64, "item texts");
+    let chunks: Vec<&[&str]> = distinct.chunks(edgerec::model::text::EMBED_BATCH).collect();
+    let embedded = crate::stats::parallel_map(chunks.len(), |c| {
+        let vectors = encoder.embed(chunks[c]);
+        bar.inc(chunks[c].len() as u64);
+        vectors
+    });
+    bar.finish_and_clear();
+    let mut vector_of: HashMap<&str, Vec<f32>> = HashMap::new();
+    for (chunk, vectors) in chunks.iter().zip(embedded) {
+        let vectors = vectors.context("embedding the item texts")?;
+        vector_of.extend(chunk.iter().copied().zip(vectors));
+    }
+    let vectors: Vec<Vec<f32>> = texts
+        .iter()
+        .map(|t| t.as_deref().map_or_else(Vec::new, |t| vector_of[t].clone()))
+        .collect();
+    let summary = ItemTextSummary {
+        items: item_ids.len(),
+        with_text: texts.iter().filter(|t| t.is_some()).count(),
+        distinct_texts: distinct.len(),
+    };
+    Ok((
+        TextIndex::new(&vectors, encoder.dimension(), encoder.encoder_id()),
+        summary,
+    ))
+}
+
+/// `edgerec-train embed`: texts (one per line) to sentence vectors with a text-encoder bundle,
+/// as the edge embeds them; writes `{"text", "vector"}` JSON lines.
+#[derive(Debug, clap::Args)]
+pub struct EmbedArgs {
+    /// The text-encoder bundle (`edgerec-train text-bundle`).
+    #[arg(long)]
+    pub text_encoder: std::path::PathBuf,
+    /// A UTF-8 file with one text per line (empty lines are texts too).
+    #[arg(long)]
+    pub texts: std::path::PathBuf,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+pub fn run_embed(args: &EmbedArgs) -> Result<usize> {
+    use std::io::Write;
+    let encoder = read_encoder(&args.text_encoder)?;
+    let text = std::fs::read_to_string(&args.texts)
+        .with_context(|| format!("cannot read {} as UTF-8 text", args.texts.display()))?;
+    let texts: Vec<&str> = text.lines().collect();
+    let bar = progress::bar(texts.len() as u64, "embedding");
+    let chunks: Vec<&[&str]> = texts.chunks(edgerec::model::text::EMBED_BATCH).collect();
+    // One text per call, as the edge answers `embed` for a single text (a batch pads).
+    let vectors = crate::stats::parallel_map(chunks.len(), |c| {
+        let rows: Result<Vec<Vec<f32>>, _> =
+            chunks[c].iter().map(|t| encoder.embed_one(t)).collect();
+        bar.inc(chunks[c].len() as u64);
+        rows
+    });
+    bar.finish_and_clear();
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(crate::output::create_file(path)?)),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut lines = 0;
+    for (chunk, rows) in chunks.iter().zip(vectors) {
+        let rows = rows.with_context(|| "embedding the texts")?;
+        for (text, vector) in chunk.iter().zip(rows) {
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({ "text": text, "vector": vector }),
+            )?;
+            writeln!(out)?;
+            lines += 1;
+        }
+    }
+    out.flush()?;
+    Ok(lines)
+}
