@@ -98,16 +98,17 @@ async function child(spec, textsPath, outPath) {
   writeFileSync(outPath, JSON.stringify(result));
 }
 
-// Time against text length: the engines in one process, calls interleaved (so a busy machine
-// slows them alike), texts cut to their first N words; median ms per text.
+// The engines in one Node process, calls interleaved (so a busy machine slows them alike): every
+// text whole (the head-to-head), then the first 60 cut to their first N words; median ms per text.
 async function scan(specs, textsPath, outPath) {
-  const texts = JSON.parse(readFileSync(textsPath, "utf8")).slice(0, 60);
+  const all = JSON.parse(readFileSync(textsPath, "utf8"));
+  const texts = all.slice(0, 60);
   const engines = [];
   for (const spec of specs) engines.push([spec.name, await loadEngine(spec)]);
   const tokenizer = engines.find(([, e]) => e.tokenizer)[1].tokenizer;
   const rows = [];
-  for (const words of [4, 12, 30, 1000]) {
-    const cut = texts.map((t) => t.split(/\s+/).slice(0, words).join(" "));
+  for (const words of [4, 12, 30, null]) {
+    const cut = words === null ? all : texts.map((t) => t.split(/\s+/).slice(0, words).join(" "));
     const tokens = cut.map((t) => Math.min(tokenizer.model_max_length, tokenizer.encode(t).length));
     const ms = engines.map(() => []);
     for (const t of cut.slice(0, 10)) for (const [, e] of engines) await e(t);
@@ -118,8 +119,9 @@ async function scan(specs, textsPath, outPath) {
         ms[i].push(performance.now() - s);
       }
     }
-    const row = { words, mean_tokens: tokens.reduce((a, b) => a + b, 0) / tokens.length };
+    const row = { words: words ?? "all", texts: cut.length, mean_tokens: tokens.reduce((a, b) => a + b, 0) / tokens.length };
     for (const [i, [name]] of engines.entries()) row[name] = summary(ms[i]).p50_ms;
+    for (const [i, [name]] of engines.entries()) row[`${name} p99`] = summary(ms[i]).p99_ms;
     rows.push(row);
   }
   writeFileSync(outPath, JSON.stringify(rows));
@@ -159,15 +161,15 @@ async function main(textsPath, modelDir, outPath) {
   };
 
   const specs = [
+    // `quantized` is the default: edgerec's int8 kernels. `dequantized`: candle's f32 ops.
     { name: "edgerec f32 (reference)", engine: "edgerec", policy: "f32", compute: "dequantized" },
-    { name: "edgerec q8 dequantized", engine: "edgerec", policy: "q8", compute: "dequantized" },
-    { name: "edgerec q8 quantized", engine: "edgerec", policy: "q8", compute: "quantized" },
-    { name: "edgerec q4 dequantized", engine: "edgerec", policy: "q4", compute: "dequantized" },
-    { name: "edgerec q4 quantized", engine: "edgerec", policy: "q4", compute: "quantized" },
+    { name: "edgerec q8 int8 kernels", engine: "edgerec", policy: "q8", compute: "quantized" },
+    { name: "edgerec q8 f32 (candle)", engine: "edgerec", policy: "q8", compute: "dequantized" },
+    { name: "edgerec q4 int8 kernels", engine: "edgerec", policy: "q4", compute: "quantized" },
     // The first 4 (3) of 6 layers: a different embedding (cosine to the 6-layer one is low), but the
-    // text-bundle probe's AUC held with 4 (results/quantize/womens-reviews-text.json).
-    { name: "edgerec q8-L4 dequantized", engine: "edgerec", policy: "q8-L4", compute: "dequantized" },
-    { name: "edgerec q8-L3 dequantized", engine: "edgerec", policy: "q8-L3", compute: "dequantized" },
+    // text-bundle probe's AUC held (results/quantize/womens-reviews-text-int8.json).
+    { name: "edgerec q8-L4 int8 kernels", engine: "edgerec", policy: "q8-L4", compute: "quantized" },
+    { name: "edgerec q8-L3 int8 kernels", engine: "edgerec", policy: "q8-L3", compute: "quantized" },
     { name: "Transformers.js q8, onnxruntime-web (wasm) 1 thread", engine: "transformers.js", backend: "web", threads: 1, modelDir },
     { name: "Transformers.js q8, onnxruntime-node 1 thread", engine: "transformers.js", backend: "node", threads: 1, modelDir },
     { name: "Transformers.js q8, onnxruntime-node 2 threads", engine: "transformers.js", backend: "node", threads: 2, modelDir },
@@ -239,8 +241,8 @@ async function main(textsPath, modelDir, outPath) {
     console.log(`${r.name.padEnd(52)} | ${f(r.load_ms, 0, 7)} | ${f(r.first_ms, 1)} | ${f(r.p50_ms, 1, 6)} | ${f(r.p99_ms, 1, 6)} | ${f(r.mean_cosine, 4)} | ${f(r.min_cosine, 4, 7)} | ${f(r.peak_rss_mib, 0, 12)} | ${f(r.model_bytes / 2 ** 20, 2, 9)}`);
   }
   if (length_scan) {
-    const names = Object.keys(length_scan[0]).filter((k) => k !== "words" && k !== "mean_tokens");
-    console.log(`p50 ms by text length (first N words; engines interleaved in one process):`);
+    const names = Object.keys(length_scan[0]).filter((k) => !["words", "texts", "mean_tokens"].includes(k) && !k.endsWith(" p99"));
+    console.log(`p50 ms in one process, engines interleaved (all texts whole, then the first 60 cut to N words):`);
     console.log(`${"tokens".padStart(7)} | ${names.join(" | ")}`);
     for (const r of length_scan) console.log(`${r.mean_tokens.toFixed(1).padStart(7)} | ${names.map((n) => f(r[n], 1, n.length)).join(" | ")}`);
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sentence embeddings at the edge, side by side with the incumbent: edgerec's TextEmbedder (wasm in
-# Node; q8 and q4 bundles, dequantized and quantized compute) and Transformers.js (the int8 ONNX
+# Node; q8 and q4 bundles, its int8 kernels and candle's f32 ops) and Transformers.js (the int8 ONNX
 # export of the same all-MiniLM-L6-v2, on onnxruntime-web = wasm, 1 thread, and onnxruntime-node)
 # on 200 real reviews, one text per call, tokenization and mean pooling included: load time,
 # p50/p99 ms per text, cosine to the f32 reference, .wasm sizes, peak RSS. Prints a table and writes
@@ -20,11 +20,12 @@ DIR=build/bench-embed
 TRANSFORMERS_JS=${TRANSFORMERS_JS:-4.3.1}
 mkdir -p "$DIR" results/bench
 
-for p in f32 q8 q4 q8-L3; do
+for p in f32 q8 q4 q8-L3 q8-L4; do
   if [ ! -f "build/bundles/minilm-$p.bundle" ]; then
-    # The command of results/quantize/womens-reviews-text.json (it rewrites that record too).
-    target/debug/edgerec-train -q text-bundle --encoder "$ENCODER" --texts "$REVIEWS" --limit 800 --max-len 64 \
-      --policies f32,q8,q4 --layers 3,4 --out build/bundles --results-dir results
+    # The command of results/quantize/womens-reviews-text-int8.json (it rewrites that record too).
+    target/debug/edgerec-train -q text-bundle --encoder "$ENCODER" --texts "$REVIEWS" --limit 2400 --max-len 64 \
+      --policies f32,q8,q4 --layers 3,4 --compute quantized --catalog-mapping mappings/rees46.toml \
+      --catalog-input "$SHARED/data/rees46/2019-Oct_head17k.csv" --out build/bundles --results-dir results
     break
   fi
 done

@@ -55,6 +55,11 @@ NOTES["taobao"] = ("The transformer row (`--model transformer`, `trainer/src/con
 NOTES["rees46"] = ("The transformer (as on Taobao) loses here: 34 test buyers, 15-minute windows in a file dense "
     "only from 02:10 to 02:50, so its earlier training cut-offs hold few users; the trees also read prices, which "
     "the transformer does not see.")
+NOTES["rees46-cold-start"] = ("What item text buys for new items (`edgerec-train cold-start`): co-visitation "
+    "trained on the sessions before the split, served through the engine's `recommend`, without and with item text "
+    "vectors (the catalog's category and brand, embedded by the 6-layer MiniLM Q8 bundle). Cold targets are items "
+    "first seen after the split: in the bundle (the product feed knows them) but with no co-visits, so co-visitation "
+    "alone can never show them; text candidates fill the slots after the co-visited items.")
 # Figures the harness must reproduce: (data set, our model, metric, published value, who, tolerance).
 REPRODUCE = [("amazon-beauty", "popularity", "HR@20", 0.0217, "PopRec in the S3-Rec paper", 0.10)]
 FAMILY_ORDER = ["P", "HR", "MRR", "NDCG"]
@@ -152,8 +157,8 @@ if model_bench.exists():
     out += ["## Benchmark: recommend with the transformer (edge engine, native and wasm)", "",
             f"{b['benchmark']}; {b['results'][0]['wasm']['requests']} real test prefixes; machine: "
             f"{b['machine']['cpus']} cores ({b['machine']['note']}); Node {b['node']}. Command: `{b['command']}` "
-            f"({b['created_at'][:10]}). `dequantized`: weights turned into f32 once at load; `quantized`: QMatMul on "
-            "the quantized blocks. Native runs one thread (as an isolate does). Cold start: instantiate the module, "
+            f"({b['created_at'][:10]}). `quantized` (the default): edgerec's int8 kernels, the same bits natively and "
+            "in wasm; `dequantized`: weights turned into f32 once at load, candle's ops. Native runs one thread (as an isolate does). Cold start: instantiate the module, "
             "load and verify the bundle, answer the first request, in a fresh Node process.", "",
             "| bundle | compute | native p50 µs | native p99 µs | wasm p50 µs | wasm p99 µs | wasm/native p50 | load ms native / wasm | cold start ms (wasm) | Node RSS MiB |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -190,22 +195,23 @@ if embed_bench.exists():
     out += ["", "`.wasm`: " + "; ".join(f"{k} {s['raw_bytes']:,} bytes raw, {s['gzip_bytes']:,} gzip"
                                          for k, s in b["wasm_size"].items()) + ".", ""]
     if b.get("length_scan"):
-        names = [k for k in b["length_scan"][0] if k not in ("words", "mean_tokens")]
-        out += ["p50 ms by text length (the first 60 texts cut to their first 4, 12, 30 or all words; these engines "
-                "loaded in one process and called in turn, so a busy machine slows them alike):", "",
-                "| tokens | " + " | ".join(names) + " |", "|---:|" + "---:|" * len(names)]
+        names = [k for k in b["length_scan"][0] if k not in ("words", "texts", "mean_tokens") and not k.endswith(" p99")]
+        out += ["In one Node process (these engines loaded side by side and called in turn, so a busy machine slows "
+                "them alike): all texts whole (the head-to-head), then the first 60 cut to their first 4, 12 or 30 "
+                "words; p50 ms (p99 for the whole texts):", "",
+                "| texts | tokens | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
         for r in b["length_scan"]:
-            out.append(f"| {r['mean_tokens']:.1f} | " + " | ".join(f"{r[n]:.1f}" for n in names) + " |")
+            whole = r["words"] in ("all", 1000)
+            cell = lambda n: f"{r[n]:.1f}" + (f" (p99 {r[n + ' p99']:.1f})" if whole and n + " p99" in r else "")
+            label = f"all {r.get('texts', '')}, whole" if whole else f"first {r['words']} words"
+            out.append(f"| {label} | {r['mean_tokens']:.1f} | " + " | ".join(cell(n) for n in names) + " |")
         out.append("")
-    out += ["Where edgerec's time goes (`node --cpu-prof`, q8 dequantized, 56-token texts): f32 matrix products "
-            "(the `gemm` crate's SIMD128 micro-kernel and its operand packing) about 77% of a call, element-wise ops "
-            "13%, exp/erf (softmax, GELU) 8%, tokenization under 1%; on 8-token texts packing the weight matrices "
-            "alone is 37% (gemm re-packs every weight on every call). onnxruntime-web multiplies int8 by int8 "
-            "(dynamic activation quantization), which needs fewer SIMD instructions per multiply-add than f32; "
-            "candle's `QMatMul` (`quantized`) is slower still in wasm (a dot product per output, no register "
-            "tiling). The `-L4`/`-L3` rows keep the first 4/3 layers: a different embedding (low cosine to the "
-            "6-layer one), kept for speed; the text-bundle probe's AUC held with 4 layers "
-            "(`results/quantize/womens-reviews-text.json`).", ""]
+    out += ["Where edgerec's time goes (`node --cpu-prof`, q8 int8 kernels, 56-token texts): the int8 products "
+            "(`kernels::int8`, SIMD128 `i32x4.dot_i16x8_s` in 4 x 3 register tiles, about 30 GMAC/s in V8 here) 72% "
+            "of a call, fused attention 7%, quantizing activations 4 to 7%, softmax and GELU 2% each, tokenization "
+            "under 1%. candle's f32 path (`f32 (candle)` rows) spends 77% in the `gemm` crate. The `-L4`/`-L3` rows "
+            "keep the first 4/3 layers: a different embedding (low cosine to the 6-layer one), kept for speed; the "
+            "text-bundle probe's AUC held (`results/quantize/womens-reviews-text-int8.json`).", ""]
 
 train_bench = root / "results" / "bench" / "train.json"
 if train_bench.exists():
@@ -251,12 +257,13 @@ for q in sorted((root / "results" / "quantize").glob("*.json")):
 
 # The text encoder (results/quantize/*-text.json): trimmed vocabulary, each policy (and pruned
 # variants) loaded back through the edge's loader; quality against the untrimmed f32 encoder.
-for q in sorted((root / "results" / "quantize").glob("*-text.json")):
+for q in sorted((root / "results" / "quantize").glob("*-text*.json")):
     r = json.loads(q.read_text())
     ref = r["reference_metrics"]["AUC"]
     lo, hi = r["reference_intervals"]["AUC"]
     mib = lambda b: f"{b / 2**20:.2f}"
-    out += [f"## Quantization: text encoder ({r['encoder']})", "",
+    compute = {"quantized": "int8 kernels", "dequantized": "dequantized compute"}.get(r.get("compute"), r.get("compute"))
+    out += [f"## Quantization: text encoder ({r['encoder']}, {compute})", "",
             f"{r['protocol']}. Vocabulary trimmed from {r['vocab_before']:,} to {r['vocab_after']:,} word pieces; "
             f"the untrimmed f32 bundle is {mib(r['untrimmed_f32_bytes'])} MiB. Quality: cosine of each review's "
             f"sentence embedding to the untrimmed f32 encoder's, and test AUC of a logistic regression (recommended) "

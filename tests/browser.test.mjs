@@ -43,6 +43,14 @@ test("edge and on-device answers agree with the engine in Node", async () => {
   assert.deepEqual(edge, expected);
   assert.deepEqual(device, expected);
   assert.match(await page.textContent("#model"), /covisit, \d+ items/);
+  // The catalog search: the page's table lists Node's answer for the same query.
+  await page.waitForFunction(() => document.querySelectorAll("#search-out tr").length > 1);
+  const found = await column(page, "search");
+  const shop = new Engine(catalogBundleBytes(), { textEncoder: textEncoderBytes() });
+  const query = await page.inputValue("#query");
+  assert.deepEqual(found, shop.similar({ text: query, k: 8 }).items.map((i) => i.id));
+  const categories = await page.$$eval("#search-out tr td:nth-child(3)", (cells) => cells.map((c) => c.textContent));
+  assert.equal(categories[0], "electronics.smartphone");
   assert.deepEqual(errors, []);
   await page.close();
 });

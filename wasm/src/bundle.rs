@@ -558,6 +558,53 @@ fn le_values<T>(name: &str, bytes: &[u8], from: fn([u8; 4]) -> T) -> Result<Vec<
         .collect())
 }
 
+/// Int8 rows stored as two sections, `values` (`rows × dim` bytes) and `scales` (`rows` f32), as
+/// [`crate::Int8Rows`], every value checked: sizes (`shape` names them in the error, e.g.
+/// "items x hidden"), scales finite and >= 0, no -128.
+pub(crate) fn int8_rows_sections(
+    bundle: &Bundle<'_>,
+    [values, scales]: [&str; 2],
+    rows: usize,
+    dim: usize,
+    shape: &str,
+) -> Result<crate::Int8Rows, BundleError> {
+    let bytes = bundle.section(values)?;
+    if Some(bytes.len()) != rows.checked_mul(dim) {
+        return Err(BundleError::ManifestMismatch(format!(
+            "{values} holds {} int8 values, expected {shape} = {rows} x {dim}",
+            bytes.len()
+        )));
+    }
+    let row_scales = f32_section(scales, bundle.section(scales)?)?;
+    if row_scales.len() != rows {
+        return Err(BundleError::ManifestMismatch(format!(
+            "{scales} holds {} scales for {rows} rows",
+            row_scales.len()
+        )));
+    }
+    if let Some((i, s)) = row_scales
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !(s.is_finite() && **s >= 0.0))
+    {
+        return Err(BundleError::OutOfRange {
+            section: scales.into(),
+            problem: format!("row {i} has scale {s}; scales are finite and >= 0"),
+        });
+    }
+    if let Some(i) = bytes.iter().position(|&b| b as i8 == i8::MIN) {
+        return Err(BundleError::OutOfRange {
+            section: values.into(),
+            problem: format!("value -128 at {i}; int8 rows use -127..=127"),
+        });
+    }
+    Ok(crate::Int8Rows {
+        dim,
+        values: bytes.iter().map(|&b| b as i8).collect(),
+        scales: row_scales,
+    })
+}
+
 pub(crate) fn u32_bytes(values: &[u32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }

@@ -825,7 +825,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Items a..e; a->b strong, a->c weak, b->c, d isolated; popularity e > d > c > b > a.
-    fn engine() -> Engine {
+    fn model() -> CovisitModel {
         let ids = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
         let neighbours = vec![
             vec![(1, 3.0), (2, 1.0)],
@@ -834,8 +834,13 @@ mod tests {
             vec![],
             vec![],
         ];
-        let model = CovisitModel::new(ids, &[1, 2, 3, 4, 5], &neighbours, CovisitParams::new(0.5));
-        let bytes = model.bundle_writer("2026-11-29T00:00:00Z".into()).finish();
+        CovisitModel::new(ids, &[1, 2, 3, 4, 5], &neighbours, CovisitParams::new(0.5))
+    }
+
+    fn engine() -> Engine {
+        let bytes = model()
+            .bundle_writer("2026-11-29T00:00:00Z".into())
+            .finish();
         Engine::from_bundle(&bytes).unwrap()
     }
 
@@ -848,16 +853,7 @@ mod tests {
     /// The engine of [`engine`] with item texts: a and d alike (d has no co-visits: a new
     /// item), b and c alike, e without text.
     fn engine_with_text() -> Engine {
-        let ids = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
-        let neighbours = vec![
-            vec![(1, 3.0), (2, 1.0)],
-            vec![(2, 2.0), (0, 1.0)],
-            vec![(1, 1.0)],
-            vec![],
-            vec![],
-        ];
-        let model = CovisitModel::new(ids, &[1, 2, 3, 4, 5], &neighbours, CovisitParams::new(0.5));
-        let mut w = model.bundle_writer("2026-11-29T00:00:00Z".into());
+        let mut w = model().bundle_writer("2026-11-29T00:00:00Z".into());
         let unit = |v: [f32; 3]| {
             let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             v.iter().map(|x| x / n).collect::<Vec<f32>>()

@@ -14,7 +14,7 @@
 //! Query texts must be embedded by that same encoder: [`TextIndex::encoder`] names it, and the
 //! engine refuses any other.
 
-use crate::bundle::{f32_bytes, f32_section, Bundle, BundleWriter};
+use crate::bundle::{f32_bytes, int8_rows_sections, Bundle, BundleWriter};
 use crate::error::BundleError;
 use crate::kernels::{dot_i8, Int8Rows};
 
@@ -72,36 +72,14 @@ impl TextIndex {
                 "counts.text_dim is {dim}; it must be within 1..=65536"
             )));
         }
-        let vectors = bundle.section(VECTORS)?;
-        if Some(vectors.len() as u64) != n_items.checked_mul(dim) {
-            return Err(BundleError::ManifestMismatch(format!(
-                "`{VECTORS}` holds {} values, expected items x text_dim = {n_items} x {dim}",
-                vectors.len()
-            )));
-        }
-        let scales = f32_section(SCALES, bundle.section(SCALES)?)?;
-        if scales.len() as u64 != n_items {
-            return Err(BundleError::ManifestMismatch(format!(
-                "`{SCALES}` holds {} scales for {n_items} items",
-                scales.len()
-            )));
-        }
-        if let Some((i, s)) = scales
-            .iter()
-            .enumerate()
-            .find(|(_, s)| !(s.is_finite() && **s >= 0.0))
-        {
-            return Err(BundleError::OutOfRange {
-                section: SCALES.into(),
-                problem: format!("row {i} has scale {s}; scales are finite and >= 0"),
-            });
-        }
-        if let Some(i) = vectors.iter().position(|&b| b as i8 == i8::MIN) {
-            return Err(BundleError::OutOfRange {
-                section: VECTORS.into(),
-                problem: format!("value -128 at {i}; int8 rows use -127..=127"),
-            });
-        }
+        let rows = usize::try_from(n_items).unwrap_or(usize::MAX);
+        let rows = int8_rows_sections(
+            bundle,
+            [VECTORS, SCALES],
+            rows,
+            dim as usize,
+            "items x text_dim",
+        )?;
         let encoder = std::str::from_utf8(bundle.section(ENCODER)?)
             .ok()
             .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -111,11 +89,7 @@ impl TextIndex {
                     .into(),
             })?;
         Ok(Some(TextIndex {
-            rows: Int8Rows {
-                dim: dim as usize,
-                values: vectors.iter().map(|&b| b as i8).collect(),
-                scales,
-            },
+            rows,
             encoder: encoder.to_string(),
         }))
     }

@@ -136,7 +136,8 @@ pub struct PurchaseArgs {
     /// Quantization policies of the exported bundles (f32, f16, q8, q6, q5, q4).
     #[arg(long, value_delimiter = ',', default_value = "f32,q8,q4")]
     pub policies: Vec<String>,
-    /// How the loaded bundles compute: with dequantized weights or QMatMul.
+    /// How the loaded bundles compute: candle's f32 ops on dequantized weights (the trainer's
+    /// arithmetic), or edgerec's int8 kernels (what the edge runs by default).
     #[arg(long, value_enum, default_value = "dequantized")]
     pub compute: ComputeArg,
 }
@@ -206,9 +207,8 @@ pub fn purchase(args: PurchaseArgs) -> Result<()> {
         };
         let report = export_transformer(run, &data, &args, dir, &input, &fingerprint)?;
         if let Some(results) = &args.results_dir {
-            let path = results
-                .join("quantize")
-                .join(format!("{}-purchase.json", args.data_set.name()));
+            let name = format!("{}-purchase", args.data_set.name());
+            let path = crate::seqrec::quantize::report_path(results, &name, args.compute.compute());
             crate::output::write_file(&path, serde_json::to_string_pretty(&report)?)?;
             println!("wrote {}", path.display());
         }

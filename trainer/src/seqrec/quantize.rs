@@ -69,6 +69,16 @@ impl ComputeArg {
     }
 }
 
+/// Where a quantization report goes: `<dir>/quantize/<name>.json`, `<name>-int8.json` for the
+/// int8 kernels (`Compute::Quantized`).
+pub fn report_path(dir: &Path, name: &str, compute: Compute) -> PathBuf {
+    let suffix = match compute {
+        Compute::Dequantized => "",
+        Compute::Quantized => "-int8",
+    };
+    dir.join("quantize").join(format!("{name}{suffix}.json"))
+}
+
 /// The built-in policies `names` (f32, f16, q8, q6, q5, q4), then those of a TOML policy file
 /// (`[[policy]]` tables), each validated; `f32` first, added if missing (every change is
 /// measured against it).
@@ -315,13 +325,7 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
     };
     print_report(&report, &c.names(&[20]));
     if let Some(dir) = &args.results_dir {
-        let suffix = match compute {
-            Compute::Dequantized => "",
-            Compute::Quantized => "-int8",
-        };
-        let path = dir
-            .join("quantize")
-            .join(format!("{}{suffix}.json", report.data.name));
+        let path = report_path(dir, &report.data.name, compute);
         crate::output::write_file(&path, serde_json::to_string_pretty(&report)?)?;
         tracing::info!("wrote {}", path.display());
     }

@@ -74,7 +74,8 @@ pub struct TextBundleArgs {
     /// Folder for the bundles (`minilm-<variant>.bundle`).
     #[arg(long, default_value = "build/bundles")]
     pub out: PathBuf,
-    /// Write the report as `<dir>/quantize/womens-reviews-text.json`.
+    /// Write the report as `<dir>/quantize/womens-reviews-text.json` (`-int8` with `--compute
+    /// quantized`).
     #[arg(long)]
     pub results_dir: Option<PathBuf>,
     /// Share of items (Clothing IDs) for training the linear model; validation and test get
@@ -461,7 +462,7 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
     };
     print_report(&report);
     if let Some(dir) = &args.results_dir {
-        let path = dir.join("quantize").join("womens-reviews-text.json");
+        let path = crate::seqrec::quantize::report_path(dir, "womens-reviews-text", compute);
         crate::output::write_file(&path, serde_json::to_string_pretty(&report)?)?;
         println!("wrote {}", path.display());
     }

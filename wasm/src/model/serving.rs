@@ -23,7 +23,8 @@ use super::quant::{quantize_to_gguf, QuantPolicy, StoredTensor};
 use super::sasrec::{SasRec, SasRecConfig};
 use super::weights::{expected_shapes, model_params, CheckedWeights, WEIGHTS_SECTION};
 use crate::bundle::{
-    f32_bytes, f32_section, item_ids_section, popularity_section, u32_bytes, Bundle, BundleWriter,
+    f32_bytes, f32_section, int8_rows_sections, item_ids_section, popularity_section, u32_bytes,
+    Bundle, BundleWriter,
 };
 use crate::error::BundleError;
 use crate::kernels::Int8Rows;
@@ -227,51 +228,18 @@ fn read_item_table(
     n_items: usize,
     hidden: usize,
 ) -> Result<Vec<f32>, BundleError> {
-    let vectors = bundle.section("item_vectors")?;
-    let expected_values = n_items.checked_mul(hidden).ok_or_else(|| {
-        BundleError::ManifestMismatch(format!(
-            "items x hidden = {n_items} x {hidden} is too large for an item table"
-        ))
-    })?;
     let data = if policy.item_table == "i8" {
-        if vectors.len() != expected_values {
-            return Err(BundleError::ManifestMismatch(format!(
-                "item_vectors holds {} int8 values, expected items x hidden = {n_items} x {hidden}",
-                vectors.len()
-            )));
-        }
-        let scales = f32_section("item_scales", bundle.section("item_scales")?)?;
-        if scales.len() != n_items {
-            return Err(BundleError::ManifestMismatch(format!(
-                "item_scales holds {} scales for {n_items} items",
-                scales.len()
-            )));
-        }
-        if let Some((i, s)) = scales
-            .iter()
-            .enumerate()
-            .find(|(_, s)| !(s.is_finite() && **s >= 0.0))
-        {
-            return Err(BundleError::OutOfRange {
-                section: "item_scales".into(),
-                problem: format!("row {i} has scale {s}; scales are finite and >= 0"),
-            });
-        }
-        if let Some(i) = vectors.iter().position(|&b| b as i8 == i8::MIN) {
-            return Err(BundleError::OutOfRange {
-                section: "item_vectors".into(),
-                problem: format!("value -128 at {i}; int8 rows use -127..=127"),
-            });
-        }
-        Int8Rows {
-            dim: hidden,
-            values: vectors.iter().map(|&b| b as i8).collect(),
-            scales,
-        }
+        int8_rows_sections(
+            bundle,
+            ["item_vectors", "item_scales"],
+            n_items,
+            hidden,
+            "items x hidden",
+        )?
         .dequantize()
     } else {
-        let values = f32_section("item_vectors", vectors)?;
-        if values.len() != expected_values {
+        let values = f32_section("item_vectors", bundle.section("item_vectors")?)?;
+        if Some(values.len()) != n_items.checked_mul(hidden) {
             return Err(BundleError::ManifestMismatch(format!(
                 "item_vectors holds {} values, expected items x hidden = {n_items} x {hidden}",
                 values.len()
