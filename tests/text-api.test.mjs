@@ -19,15 +19,13 @@ test("an engine with item texts and their encoder says so", () => {
   assert.equal(new Engine(bundleBytes()).hasItemText, false);
 });
 
-test("embed in wasm gives the native trainer's vectors bit for bit, for 545 real catalog texts", () => {
+test("embed in wasm gives the native trainer's vectors bit for bit, for real catalog texts", () => {
   const cases = nativeEmbeddings();
   assert.ok(cases.length > 500, `${cases.length} texts`);
-  for (let i = 0; i < cases.length; i += 64) {
-    const chunk = cases.slice(i, i + 64);
-    // One text per call, as the native file was made (a batch is padded to its longest text).
-    for (const { text, vector } of chunk.slice(0, 8)) {
-      assert.deepEqual(engine.embed({ texts: [text] }).vectors[0], vector, text);
-    }
+  // The first 8 of every 64 (72 of 545, short and long), one text per call as the native file
+  // was made (a batch is padded to its longest text).
+  for (const { text, vector } of cases.filter((_, i) => i % 64 < 8)) {
+    assert.deepEqual(engine.embed({ texts: [text] }).vectors[0], vector, text);
   }
   const { dimension, vectors } = engine.embed({ texts: ["red summer dress", ""] });
   assert.equal(dimension, 384);

@@ -28,6 +28,33 @@ pub fn read_encoder(path: &std::path::Path) -> Result<TextEmbedder> {
         .with_context(|| format!("{} is not a usable text-encoder bundle", path.display()))
 }
 
+/// The vectors of `texts`, in order, on all cores with a progress bar (`what`): in batches of
+/// similar length, or `one_by_one` as the edge embeds a single text (a batch pads).
+fn embed_all(
+    encoder: &TextEmbedder,
+    texts: &[&str],
+    what: &str,
+    one_by_one: bool,
+) -> Result<Vec<Vec<f32>>> {
+    let bar = progress::bar(texts.len() as u64, what);
+    let chunks: Vec<&[&str]> = texts.chunks(edgerec::model::text::EMBED_BATCH).collect();
+    let embedded = crate::stats::parallel_map(chunks.len(), |c| {
+        let rows = if one_by_one {
+            chunks[c].iter().map(|t| encoder.embed_one(t)).collect()
+        } else {
+            encoder.embed(chunks[c])
+        };
+        bar.inc(chunks[c].len() as u64);
+        rows
+    });
+    bar.finish_and_clear();
+    let mut out = Vec::with_capacity(texts.len());
+    for rows in embedded {
+        out.extend(rows.with_context(|| format!("embedding the {what}"))?);
+    }
+    Ok(out)
+}
+
 /// The text index of `item_ids` from catalog `rows` (the last row of an item wins), embedded by
 /// `encoder`; items without a row or text get none.
 pub fn item_text_index(
@@ -46,19 +73,8 @@ pub fn item_text_index(
     let mut distinct: Vec<&str> = texts.iter().flatten().map(String::as_str).collect();
     distinct.sort_unstable();
     distinct.dedup();
-    let bar = progress::bar(distinct.len() as u64, "item texts");
-    let chunks: Vec<&[&str]> = distinct.chunks(edgerec::model::text::EMBED_BATCH).collect();
-    let embedded = crate::stats::parallel_map(chunks.len(), |c| {
-        let vectors = encoder.embed(chunks[c]);
-        bar.inc(chunks[c].len() as u64);
-        vectors
-    });
-    bar.finish_and_clear();
-    let mut vector_of: HashMap<&str, Vec<f32>> = HashMap::new();
-    for (chunk, vectors) in chunks.iter().zip(embedded) {
-        let vectors = vectors.context("embedding the item texts")?;
-        vector_of.extend(chunk.iter().copied().zip(vectors));
-    }
+    let embedded = embed_all(encoder, &distinct, "item texts", false)?;
+    let vector_of: HashMap<&str, Vec<f32>> = distinct.iter().copied().zip(embedded).collect();
     let vectors: Vec<Vec<f32>> = texts
         .iter()
         .map(|t| t.as_deref().map_or_else(Vec::new, |t| vector_of[t].clone()))
@@ -95,32 +111,19 @@ pub fn run_embed(args: &EmbedArgs) -> Result<usize> {
     let text = std::fs::read_to_string(&args.texts)
         .with_context(|| format!("cannot read {} as UTF-8 text", args.texts.display()))?;
     let texts: Vec<&str> = text.lines().collect();
-    let bar = progress::bar(texts.len() as u64, "embedding");
-    let chunks: Vec<&[&str]> = texts.chunks(edgerec::model::text::EMBED_BATCH).collect();
-    // One text per call, as the edge answers `embed` for a single text (a batch pads).
-    let vectors = crate::stats::parallel_map(chunks.len(), |c| {
-        let rows: Result<Vec<Vec<f32>>, _> =
-            chunks[c].iter().map(|t| encoder.embed_one(t)).collect();
-        bar.inc(chunks[c].len() as u64);
-        rows
-    });
-    bar.finish_and_clear();
+    // One text per call, as the edge answers `embed` for a single text.
+    let vectors = embed_all(&encoder, &texts, "texts", true)?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(crate::output::create_file(path)?)),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut lines = 0;
-    for (chunk, rows) in chunks.iter().zip(vectors) {
-        let rows = rows.with_context(|| "embedding the texts")?;
-        for (text, vector) in chunk.iter().zip(rows) {
-            serde_json::to_writer(
-                &mut out,
-                &serde_json::json!({ "text": text, "vector": vector }),
-            )?;
-            writeln!(out)?;
-            lines += 1;
-        }
+    for (text, vector) in texts.iter().zip(&vectors) {
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({ "text": text, "vector": vector }),
+        )?;
+        writeln!(out)?;
     }
     out.flush()?;
-    Ok(lines)
+    Ok(vectors.len())
 }

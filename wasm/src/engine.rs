@@ -697,14 +697,10 @@ impl Engine {
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.truncate(request.k);
+        let listed: Vec<u32> = scored.iter().map(|s| s.0).collect();
         let mut response = self.similar_response(request, scored, Source::Covisit);
-        let room = request.k - response.items.len();
+        let room = request.k - listed.len();
         if let (Some(index), true) = (&self.text, room > 0) {
-            let listed: Vec<u32> = response
-                .items
-                .iter()
-                .filter_map(|i| self.item_index(&i.id))
-                .collect();
             let texts = index.nearest(&index.vector(item), room, |j| {
                 keep(j) && !listed.contains(&j)
             });

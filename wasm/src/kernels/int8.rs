@@ -211,11 +211,6 @@ impl Int8Matrix {
         self.cols
     }
 
-    /// Bytes held (values and scales).
-    pub fn size_bytes(&self) -> usize {
-        self.values.len() + 4 * self.scales.len()
-    }
-
     /// `out[i][j] = x[i] · self[j] (+ bias[j])` for every activation row `i` and output `j`:
     /// `out` is `x.rows() × self.rows()`, row-major.
     pub fn matmul(&self, x: &ActivationRows, bias: Option<&[f32]>, out: &mut [f32]) {
