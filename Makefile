@@ -68,13 +68,15 @@ build/rees46.bundle: $(TRAIN) data/rees46/2019-Oct_sample.csv mappings/rees46.to
 	$(TRAIN) covisit --mapping mappings/rees46.toml --input data/rees46/2019-Oct_sample.csv --name rees46 \
 	  --text-encoder $(TEXT_ENCODER) --out $@
 
-# The transformer trained on the shipped sample (about 20 s) and quantized to Q8: the bundle the
-# Node tests serve through the same Engine API.
-SASREC_BUNDLE := build/sasrec/diginetica-sasrec-q8.bundle
+# The transformer trained on the shipped sample (about 20 s), quantized to Q8, with V-SKNN's
+# session index blended in (weight chosen on the sample's validation split): the bundle the
+# Node, workerd and Chromium tests serve through the same Engine API.
+SASREC_BUNDLE := build/sasrec/diginetica-hybrid-q8.bundle
 $(SASREC_BUNDLE): $(TRAIN) $(wildcard $(DATA)/*) configs/sample.toml
 	rm -rf build/sasrec-run build/sasrec
 	$(TRAIN) -q train --data-set diginetica --data $(DATA) --config configs/sample.toml --out build/sasrec-run
-	$(TRAIN) -q quantize --data-set diginetica --data $(DATA) --run build/sasrec-run --policies q8 --out build/sasrec
+	$(TRAIN) -q hybrid --data-set diginetica --data $(DATA) --run build/sasrec-run --policy q8 \
+	  --weights 0,1,2,5 --validation-cases 2000 --out build/sasrec
 
 build/native-sasrec-top20.jsonl: $(SASREC_BUNDLE) $(TRAIN)
 	$(TRAIN) recommend --bundle $(SASREC_BUNDLE) --sessions $(DATA)/test_sessions.tsv --limit 1000 --k 20 --out $@

@@ -21,8 +21,8 @@ export const bundleBytes = () => new Uint8Array(readFileSync(bundlePath));
 export const signedBundleBytes = () => new Uint8Array(readFileSync(path.join(root, "build/signed/model.bundle")));
 export const testPublicKey = (name) => readFileSync(path.join(root, `build/signed/${name}.pub`), "utf8").trim();
 export const catalogBundleBytes = () => new Uint8Array(readFileSync(catalogBundlePath));
-/** The transformer trained on the shipped sample, Q8 (`make build/sasrec/diginetica-sasrec-q8.bundle`). */
-export const sasrecBundleBytes = () => new Uint8Array(readFileSync(path.join(root, "build/sasrec/diginetica-sasrec-q8.bundle")));
+/** The transformer trained on the shipped sample, Q8, with V-SKNN blended in (`make build/sasrec/diginetica-hybrid-q8.bundle`). */
+export const sasrecBundleBytes = () => new Uint8Array(readFileSync(path.join(root, "build/sasrec/diginetica-hybrid-q8.bundle")));
 /** The native engine's answers with that bundle for 1,000 real test prefixes. */
 export const nativeSasrecAnswers = () => jsonLines(path.join(root, "build/native-sasrec-top20.jsonl"));
 

@@ -14,6 +14,10 @@ test("a sasrec bundle loads into the same Engine and says what it is", () => {
   assert.equal(m.model_kind, "sasrec");
   assert.equal(m.counts.items, engine.itemCount);
   assert.ok(engine.itemCount > 10_000, `the sample's catalog, got ${engine.itemCount}`);
+  // V-SKNN over the sample's training sessions, blended with the weight chosen on validation.
+  assert.equal(m.counts.sessions, 30_000);
+  assert.equal(m.model_params.session_knn.knn.neighbours, 200);
+  assert.ok(m.model_params.session_knn.weight > 0, JSON.stringify(m.model_params.session_knn));
   assert.equal(new Engine(bundleBytes()).modelKind, "covisit");
 });
 

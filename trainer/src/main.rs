@@ -105,6 +105,9 @@ enum Command {
     /// Train the transformer conversion model (SASRec-style, candle) on a ranking data set:
     /// validation each epoch, early stopping, safetensors checkpoints, resume; test metrics.
     Train(edgerec_trainer::seqrec::cli::TrainArgs),
+    /// A transformer bundle with V-SKNN's session index, blended by the engine: the weight
+    /// chosen on validation, the bundle scored on test through the engine.
+    Hybrid(edgerec_trainer::seqrec::hybrid::HybridArgs),
     /// Quantize a trained transformer run by one or more policies (f32, q8, q4, ... or a policy
     /// file) into bundles, load each back as the edge does and compare sizes and test quality.
     Quantize(edgerec_trainer::seqrec::quantize::QuantizeArgs),
@@ -350,6 +353,7 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Baselines(args) => edgerec_trainer::ranking::cli::run_baselines(args).map(drop),
         Command::Train(args) => edgerec_trainer::seqrec::cli::run_train(args).map(drop),
+        Command::Hybrid(args) => edgerec_trainer::seqrec::hybrid::run_hybrid(args).map(drop),
         Command::Text(args) => edgerec_trainer::text::cli::text(args),
         Command::TextBundle(args) => edgerec_trainer::text::bundle::text_bundle(args),
         Command::Report(args) => {

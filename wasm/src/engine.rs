@@ -21,6 +21,9 @@ pub const RERANK_CANDIDATES: usize = 100;
 pub const COVISIT_CANDIDATES: usize = 50;
 /// Text candidates (items whose text is like the session's) added likewise.
 pub const TEXT_CANDIDATES: usize = 20;
+/// The items with the most session-kNN votes added likewise, when the bundle has a session
+/// index: the transformer and the neighbours then score them together.
+pub const KNN_CANDIDATES: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -33,6 +36,10 @@ pub struct Engine {
     /// The transformer, for a `sasrec` bundle: it retrieves and ranks.
     #[cfg(feature = "model")]
     ranker: Option<Ranker>,
+    /// V-SKNN over the training sessions and its blend weight, when a transformer bundle has
+    /// a session index.
+    #[cfg(feature = "model")]
+    blend: Option<std::sync::Arc<(crate::SessionKnn, crate::SessionBlend)>>,
     /// Item text vectors, if the bundle has them: text candidates, `similar` by text.
     text: Option<TextIndex>,
     /// The encoder of query texts (`embed`, `similar` by text), when given one.
@@ -159,6 +166,7 @@ impl Engine {
             }
             let mut engine = Self::from_parts(bundle.manifest.clone(), fallback);
             engine.signer = bundle.signer.clone();
+            engine.blend = Self::load_blend(bundle, n_items as usize)?;
             engine.ranker = Some(Ranker(std::sync::Arc::new(ranker)));
             return Ok(engine);
         }
@@ -166,6 +174,47 @@ impl Engine {
         let mut engine = Self::from_parts(bundle.manifest.clone(), model);
         engine.signer = bundle.signer.clone();
         Ok(engine)
+    }
+
+    /// A transformer bundle's session index and blend (`model_params.session_knn`), checked.
+    #[cfg(feature = "model")]
+    fn load_blend(
+        bundle: &Bundle<'_>,
+        n_items: usize,
+    ) -> Result<Option<std::sync::Arc<(crate::SessionKnn, crate::SessionBlend)>>, BundleError> {
+        use crate::session_knn::SESSION_BLEND_PARAM;
+        let Some(value) = bundle.manifest.model_params.get(SESSION_BLEND_PARAM) else {
+            return Ok(None);
+        };
+        let invalid = |e: String| {
+            BundleError::InvalidManifest(format!("model_params.{SESSION_BLEND_PARAM}: {e}"))
+        };
+        let blend: crate::SessionBlend =
+            serde_json::from_value(value.clone()).map_err(|e| invalid(e.to_string()))?;
+        blend.validate().map_err(invalid)?;
+        let knn = crate::SessionKnn::from_bundle(bundle, n_items, blend.knn)?;
+        Ok(Some(std::sync::Arc::new((knn, blend))))
+    }
+
+    /// The session-kNN blend of a transformer bundle: the index and how its votes count.
+    #[cfg(feature = "model")]
+    pub fn session_blend(&self) -> Option<(&crate::SessionKnn, &crate::SessionBlend)> {
+        self.blend.as_ref().map(|b| (&b.0, &b.1))
+    }
+
+    /// The same engine with other blend weights (0 and 0: the transformer's order); for
+    /// choosing them on validation. No change without a session index.
+    #[cfg(feature = "model")]
+    pub fn with_blend_weights(mut self, weight: f64, seen_weight: f64) -> Self {
+        if let Some(b) = &self.blend {
+            let blend = crate::SessionBlend {
+                weight,
+                seen_weight,
+                ..b.1
+            };
+            self.blend = Some(std::sync::Arc::new((b.0.clone(), blend)));
+        }
+        self
     }
 
     /// Gives the engine the text encoder of its item text vectors: `embed` and `similar` by
@@ -231,6 +280,8 @@ impl Engine {
             index_of,
             #[cfg(feature = "model")]
             ranker: None,
+            #[cfg(feature = "model")]
+            blend: None,
             text: None,
             #[cfg(feature = "text")]
             embedder: None,
@@ -577,9 +628,10 @@ impl Engine {
         Ok(serde_json::to_string(&response).expect("response serialises"))
     }
 
-    /// The transformer's ranking: int8 retrieval over the whole catalog plus co-visitation
-    /// candidates, re-scored exactly, best `k` kept. `session` holds (item index, weight);
-    /// `id_at` names the request's session entry behind a `session` position.
+    /// The transformer's ranking: int8 retrieval over the whole catalog plus co-visitation,
+    /// text and session-kNN candidates, re-scored exactly (and blended with the neighbours'
+    /// votes when the bundle has a session index), best `k` kept. `session` holds (item index,
+    /// weight); `id_at` names the request's session entry behind a `session` position.
     #[cfg(feature = "model")]
     fn rank_with_model<'r>(
         &self,
@@ -589,6 +641,38 @@ impl Engine {
         session: &[(u32, f32)],
         id_at: impl Fn(usize) -> &'r str,
     ) -> Result<Vec<RecommendedItem>, RequestError> {
+        let inputs = self.model_candidates(ranker, request, allowed, session)?;
+        let mut scored = match &self.blend {
+            Some(blend) => inputs.blended(blend.1.weight, blend.1.seen_weight),
+            None => inputs.candidates,
+        };
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(request.k);
+        Ok(scored
+            .into_iter()
+            .map(|(j, score)| RecommendedItem {
+                id: self.model.item_ids()[j as usize].clone(),
+                score,
+                source: Source::Model,
+                explanation: Explanation {
+                    signal: Source::Model,
+                    because: self.most_similar_in_session(ranker, session, j, &id_at),
+                    popularity_rank: None,
+                },
+            })
+            .collect())
+    }
+
+    /// The candidates [`Self::rank_with_model`] ranks, with their exact transformer scores, and
+    /// the neighbours' votes.
+    #[cfg(feature = "model")]
+    fn model_candidates(
+        &self,
+        ranker: &crate::model::ServingModel,
+        request: &RecommendRequest,
+        allowed: &Allowed<'_>,
+        session: &[(u32, f32)],
+    ) -> Result<BlendInputs, RequestError> {
         let history: Vec<u32> = session.iter().map(|s| s.0).collect();
         let query = ranker.query(&history).map_err(|e| RequestError::Internal {
             message: e.to_string(),
@@ -606,35 +690,89 @@ impl Engine {
                 .rank(session, COVISIT_CANDIDATES, request.include_seen, &keep),
         };
         let texts = self.text_candidates(session, TEXT_CANDIDATES, &keep);
+        // The neighbours' votes (ascending by item), and their best items as candidates.
+        let votes: Vec<(u32, f64)> = match &self.blend {
+            Some(blend) => blend
+                .0
+                .scores(&history, request.include_seen)
+                .into_iter()
+                .filter(|&(j, _)| keep(j))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut most_voted = votes.clone();
+        most_voted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        most_voted.truncate(KNN_CANDIDATES);
         let more = covisited
             .iter()
             .filter(|c| c.source == Source::Covisit)
             .map(|c| c.index)
-            .chain(texts.into_iter().map(|t| t.0));
+            .chain(texts.into_iter().map(|t| t.0))
+            .chain(most_voted.into_iter().map(|v| v.0));
         for j in more {
             if !candidates.contains(&j) {
                 candidates.push(j);
             }
         }
-        let mut scored: Vec<(u32, f32)> = candidates
+        Ok(BlendInputs {
+            candidates: candidates
+                .into_iter()
+                .map(|j| (j, ranker.score(&query, j)))
+                .collect(),
+            votes,
+            history,
+        })
+    }
+
+    /// What the blend combines for a history of item indices (no filters): the candidates with
+    /// their transformer logits and the neighbours' votes, for choosing the blend's weights on
+    /// validation without re-running the transformer for each. `None` for a bundle without
+    /// a session index (or an empty history).
+    pub fn blend_inputs(&self, history: &[u32], include_seen: bool) -> Option<BlendInputs> {
+        #[cfg(feature = "model")]
+        if let (Some(ranker), Some(_), false) = (&self.ranker, &self.blend, history.is_empty()) {
+            let request = RecommendRequest {
+                k: crate::api::MAX_K,
+                include_seen,
+                ..RecommendRequest::default()
+            };
+            let allowed = self.allowed(&request.filters).expect("no filters");
+            let session: Vec<(u32, f32)> = history.iter().map(|&i| (i, 1.0)).collect();
+            return Some(
+                self.model_candidates(&ranker.0, &request, &allowed, &session)
+                    .expect("the transformer answers"),
+            );
+        }
+        let _ = (history, include_seen);
+        None
+    }
+
+    /// Answers a history of item indices (as the evaluation sends them) by the engine's
+    /// ranking, transformer or co-visitation: item indices, best first.
+    pub fn recommend_indices(&self, history: &[u32], k: usize, include_seen: bool) -> Vec<u32> {
+        #[cfg(feature = "model")]
+        if let (Some(ranker), false) = (&self.ranker, history.is_empty()) {
+            let ids = self.model.item_ids();
+            let request = RecommendRequest {
+                history: Some(history.iter().map(|&i| ids[i as usize].clone()).collect()),
+                k,
+                include_seen,
+                ..RecommendRequest::default()
+            };
+            let allowed = self.allowed(&request.filters).expect("no filters");
+            let session: Vec<(u32, f32)> = history.iter().map(|&i| (i, 1.0)).collect();
+            return self
+                .rank_with_model(&ranker.0, &request, &allowed, &session, |_| "")
+                .expect("the transformer answers")
+                .iter()
+                .map(|item| self.index_of[&item.id])
+                .collect();
+        }
+        self.model
+            .recommend_indices(history, k, include_seen)
             .into_iter()
-            .map(|j| (j, ranker.score(&query, j)))
-            .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(request.k);
-        Ok(scored
-            .into_iter()
-            .map(|(j, score)| RecommendedItem {
-                id: self.model.item_ids()[j as usize].clone(),
-                score,
-                source: Source::Model,
-                explanation: Explanation {
-                    signal: Source::Model,
-                    because: self.most_similar_in_session(ranker, session, j, &id_at),
-                    popularity_rank: None,
-                },
-            })
-            .collect())
+            .map(|s| s.index)
+            .collect()
     }
 
     /// The session items most similar to `item` by the model (positive cosine only), each
@@ -809,6 +947,53 @@ fn unknown_item(position: usize, id: &str) -> IgnoredItem {
         position,
         id: id.to_string(),
         reason: "unknown_item".to_string(),
+    }
+}
+
+/// What the transformer ranking of one request combines: its candidates with their exact
+/// transformer scores, the session-kNN votes (ascending by item; empty without a session
+/// index) and the session's items.
+#[derive(Debug, Clone)]
+pub struct BlendInputs {
+    pub candidates: Vec<(u32, f32)>,
+    pub votes: Vec<(u32, f64)>,
+    pub history: Vec<u32>,
+}
+
+impl BlendInputs {
+    /// The candidates' blended scores, in candidate order: the softmax probability among the
+    /// candidates (edgerec's `exp`, summed in candidate order) plus `weight` times the item's
+    /// share of all votes (`seen_weight` for an item already in the session: whether to
+    /// repeat is its own decision). IEEE basic operations only, so every platform ranks alike.
+    pub fn blended(&self, weight: f64, seen_weight: f64) -> Vec<(u32, f32)> {
+        let max = self
+            .candidates
+            .iter()
+            .map(|s| s.1)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let exps: Vec<f32> = self
+            .candidates
+            .iter()
+            .map(|s| crate::kernels::float::exp(s.1 - max))
+            .collect();
+        let z: f64 = exps.iter().map(|&e| e as f64).sum();
+        let total: f64 = self.votes.iter().map(|v| v.1).sum();
+        self.candidates
+            .iter()
+            .zip(exps)
+            .map(|(&(j, _), e)| {
+                let share = match self.votes.binary_search_by_key(&j, |v| v.0) {
+                    Ok(at) if total > 0.0 => self.votes[at].1 / total,
+                    _ => 0.0,
+                };
+                let w = if self.history.contains(&j) {
+                    seen_weight
+                } else {
+                    weight
+                };
+                (j, (e as f64 / z + w * share) as f32)
+            })
+            .collect()
     }
 }
 
@@ -1499,6 +1684,83 @@ mod model_tests {
             ..request(&["item3", "item7"], 40)
         };
         assert_eq!(e.recommend(&seen).unwrap().items.len(), 40);
+    }
+
+    /// Sessions where item 7 always follows item 1 (and item 2 sometimes does).
+    fn sessions() -> Vec<Vec<u32>> {
+        let mut s: Vec<Vec<u32>> = (0..30).map(|i| vec![1, 7, 10 + i % 20]).collect();
+        s.extend((0..5).map(|_| vec![1, 2]));
+        s
+    }
+
+    #[test]
+    fn a_hybrid_bundle_blends_the_neighbours_votes_into_the_transformers_ranking() {
+        use crate::model::testing::{hybrid_bundle, rebuilt};
+        let names = |r: &RecommendResponse| -> Vec<String> {
+            r.items.iter().map(|i| i.id.clone()).collect()
+        };
+        let plain = engine();
+        let history = request(&["item1"], 10);
+        let alone = plain.recommend(&history).unwrap();
+        // Weight 0: the transformer's order, its scores now probabilities among the candidates.
+        let zero = Engine::from_bundle(&hybrid_bundle("q8", &sessions(), 0.0)).unwrap();
+        let (knn, blend) = zero.session_blend().unwrap();
+        assert_eq!((knn.num_sessions(), blend.weight), (35, 0.0));
+        let z = zero.recommend(&history).unwrap();
+        assert_eq!(names(&z), names(&alone));
+        assert!(z.items.iter().all(|i| i.score > 0.0 && i.score < 1.0));
+        // A heavy weight: the neighbours' favourite first, then the one they vote for less.
+        let heavy = Engine::from_bundle(&hybrid_bundle("q8", &sessions(), 50.0)).unwrap();
+        let h = heavy.recommend(&history).unwrap();
+        assert_eq!(names(&h)[..2], ["item7", "item2"]);
+        assert!(h.items.iter().all(|i| i.source == Source::Model));
+        assert_eq!(
+            heavy
+                .clone()
+                .with_blend_weights(0.0, 0.0)
+                .recommend(&history)
+                .unwrap(),
+            z
+        );
+        // Seen items stay out unless asked for; filters hold for the neighbours' items too.
+        let seen = heavy.recommend(&request(&["item1", "item7"], 10)).unwrap();
+        assert!(!names(&seen).contains(&"item7".to_string()));
+        let mut filtered = request(&["item1"], 10);
+        filtered.filters.exclude = vec!["item7".into()];
+        assert_eq!(names(&heavy.recommend(&filtered).unwrap())[0], "item2");
+        assert_eq!(
+            heavy.recommend_indices(&[1], 2, false),
+            vec![7, 2],
+            "the evaluation's path answers as recommend"
+        );
+
+        // A bad blend is refused with the reason.
+        let bytes = hybrid_bundle("q8", &sessions(), 1.0);
+        let refused = |edit: &dyn Fn(&mut serde_json::Value), words: &str| {
+            let changed = rebuilt(&bytes, |p, _| edit(p), |_, _| {});
+            let err = Engine::from_bundle(&changed).unwrap_err().to_string();
+            assert!(err.contains(words), "{err}");
+        };
+        refused(
+            &|p| p["session_knn"]["weight"] = (-1.0).into(),
+            "weight must be finite",
+        );
+        refused(
+            &|p| p["session_knn"]["knn"]["neighbours"] = 0.into(),
+            "neighbours is 0",
+        );
+        refused(&|p| p["session_knn"]["blend"] = 1.into(), "unknown field");
+        let truncated = rebuilt(
+            &bytes,
+            |_, _| {},
+            |name, data| {
+                if name == "session_items" {
+                    data.truncate(data.len() - 4);
+                }
+            },
+        );
+        let err = Engine::from_bundle(&truncated).unwrap_err().to_string();
+        assert!(err.contains("offsets must run from 0"), "{err}");
     }
 
     #[test]

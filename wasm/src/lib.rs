@@ -23,6 +23,7 @@ pub mod kernels;
 pub mod model;
 mod retrieval;
 mod session;
+pub mod session_knn;
 mod text_index;
 
 pub use api::{
@@ -39,8 +40,12 @@ pub use bundle::{
 };
 pub use catalog::{Catalog, CatalogEntry, CATEGORY_SEPARATOR, NO_CATEGORY};
 pub use covisit::{CovisitModel, CovisitParams, EventWeights, ScoredItem};
-pub use engine::{Engine, LoadOptions, COVISIT_CANDIDATES, RERANK_CANDIDATES, TEXT_CANDIDATES};
+pub use engine::{
+    BlendInputs, Engine, LoadOptions, COVISIT_CANDIDATES, KNN_CANDIDATES, RERANK_CANDIDATES,
+    TEXT_CANDIDATES,
+};
 pub use error::{BundleError, Error, RequestError};
 pub use kernels::{dot_i8, Int8Rows};
 pub use session::Session;
+pub use session_knn::{Decay, KnnConfig, SessionBlend, SessionKnn, VectorWeights};
 pub use text_index::TextIndex;

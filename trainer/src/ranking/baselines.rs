@@ -81,11 +81,7 @@ impl CovisitEngine {
 /// the history, as the engine does for requests.
 impl Recommender for Engine {
     fn recommend(&self, history: &[u32], k: usize, include_seen: bool) -> Vec<u32> {
-        self.model()
-            .recommend_indices(history, k, include_seen)
-            .into_iter()
-            .map(|s| s.index)
-            .collect()
+        self.recommend_indices(history, k, include_seen)
     }
 }
 

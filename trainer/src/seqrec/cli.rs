@@ -61,6 +61,11 @@ pub struct TrainArgs {
     /// Test cases to score (a seeded subset; default: all, as the protocol says).
     #[arg(long)]
     pub test_cases: Option<usize>,
+    /// Train on every training session (the validation split's held-out sessions too) for
+    /// the configured epochs, without validation: the last epoch is the model. For the final
+    /// model once the epoch count was chosen on validation.
+    #[arg(long)]
+    pub all_sessions: bool,
     /// Write the run record here as <data set>-sasrec.json.
     #[arg(long)]
     pub results_dir: Option<PathBuf>,
@@ -111,10 +116,15 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     // Early stopping on validation cases that come after the training data in time
     // (DIGINETICA: the last 10% of training sessions; Amazon: each user's second-to-last item);
     // the test split stays unseen until the end.
+    let (train_on, validate_on) = if args.all_sessions {
+        (&bench.test.train, &[][..])
+    } else {
+        (&bench.validation.train, &bench.validation.cases[..])
+    };
     let data = TrainData {
         num_items: bench.items.len(),
-        train: &bench.validation.train,
-        validation: &bench.validation.cases,
+        train: train_on,
+        validation: validate_on,
         convention: bench.convention,
         include_seen: bench.include_seen,
     };
@@ -172,6 +182,12 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
             },
         ],
     });
+    // The final model (every training session) is recorded beside the validated run.
+    let model_name = if args.all_sessions {
+        "sasrec-all-sessions"
+    } else {
+        "sasrec"
+    };
     let record = RunRecord {
         data: bench.data.clone(),
         split: bench.split.clone(),
@@ -181,7 +197,7 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
             cases.len(),
             bench.test.cases.len()
         ),
-        model: "sasrec".into(),
+        model: model_name.into(),
         config: json!({
             "train": config,
             "model": trained.state.model,
@@ -189,7 +205,11 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
             "epochs_trained": trained.state.epochs_done,
             "best_epoch": trained.state.best_epoch,
             "history": history,
-            "trained_on": "the validation split's training data (early stopping on validation)",
+            "trained_on": if args.all_sessions {
+                "every training session, the configured epochs (no validation)"
+            } else {
+                "the validation split's training data (early stopping on validation)"
+            },
             "run_dir": args.out.display().to_string(),
         }),
         metrics: c.summarize(&ranks, &cutoffs),
@@ -204,7 +224,7 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     let names = c.names(&[20]);
     let digits = if c.scale == 100.0 { 2 } else { 4 };
     println!(
-        "{} sasrec ({} test cases, {:.0} s training):",
+        "{} {model_name} ({} test cases, {:.0} s training):",
         bench.data.name,
         cases.len(),
         train_seconds
@@ -214,7 +234,7 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         println!("  {n} {v:.digits$}");
     }
     if let Some(dir) = &args.results_dir {
-        let path = dir.join(format!("{}-sasrec.json", record.data.name));
+        let path = dir.join(format!("{}-{model_name}.json", record.data.name));
         record.write(&path)?;
         tracing::info!("wrote {}", path.display());
     }

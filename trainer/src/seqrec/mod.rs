@@ -4,6 +4,7 @@
 //! checkpoints (safetensors) that a run resumes from exactly.
 
 pub mod cli;
+pub mod hybrid;
 pub mod optim;
 pub mod quantize;
 
@@ -568,23 +569,29 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         }
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
-        let max_k = 20;
-        let ranks = rank_cases(
-            &model,
-            &model.item_table(&features)?,
-            &validation,
-            max_k,
-            include_seen,
-            "validate",
-        )?;
-        let metrics = convention.summarize(&ranks, &[10, 20]);
-        let score = *metrics.get(&tc.select_by).with_context(|| {
-            format!(
-                "select_by `{}` is not one of {:?}",
-                tc.select_by,
-                metrics.keys()
-            )
-        })?;
+        // No validation cases (training on every session): each epoch is the best so far, so
+        // the last one is the model.
+        let (metrics, score) = if validation.is_empty() {
+            (Default::default(), epoch as f64)
+        } else {
+            let ranks = rank_cases(
+                &model,
+                &model.item_table(&features)?,
+                &validation,
+                20,
+                include_seen,
+                "validate",
+            )?;
+            let metrics = convention.summarize(&ranks, &[10, 20]);
+            let score = *metrics.get(&tc.select_by).with_context(|| {
+                format!(
+                    "select_by `{}` is not one of {:?}",
+                    tc.select_by,
+                    metrics.keys()
+                )
+            })?;
+            (metrics, score)
+        };
         let log = EpochLog {
             epoch,
             steps: steps_per_epoch,

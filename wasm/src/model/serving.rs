@@ -36,6 +36,9 @@ pub const SASREC_KIND: &str = "sasrec";
 struct SasRecParams {
     config: SasRecConfig,
     policy: QuantPolicy,
+    /// Read by the engine, which blends V-SKNN with the transformer ([`crate::SessionBlend`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_knn: Option<crate::SessionBlend>,
 }
 
 /// What the trainer hands over to make a bundle.
@@ -67,6 +70,7 @@ pub fn export(
     let params = SasRecParams {
         config: parts.config.clone(),
         policy: policy.clone(),
+        session_knn: None,
     };
     let mut w = BundleWriter::new(
         SASREC_KIND,

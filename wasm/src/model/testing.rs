@@ -80,6 +80,34 @@ pub fn sasrec_model() -> (SasRec, BTreeMap<String, Tensor>) {
 }
 
 pub fn sasrec_bundle(policy: &str) -> Vec<u8> {
+    sasrec_writer(policy).finish()
+}
+
+/// [`sasrec_bundle`] with a V-SKNN session index over `sessions` and its blend `weight`.
+pub fn hybrid_bundle(policy: &str, sessions: &[Vec<u32>], weight: f64) -> Vec<u8> {
+    let mut w = sasrec_writer(policy);
+    let blend = crate::SessionBlend {
+        knn: crate::KnnConfig {
+            neighbours: 50,
+            sample_size: 500,
+            vector: Some(crate::VectorWeights {
+                position: crate::Decay::Div,
+                match_decay: crate::Decay::Div,
+                idf_weight: 1.0,
+            }),
+        },
+        weight,
+        seen_weight: weight,
+    };
+    crate::SessionKnn::train(sessions, 40, blend.knn).write_sections(&mut w);
+    w.model_param(
+        crate::session_knn::SESSION_BLEND_PARAM,
+        serde_json::to_value(blend).unwrap(),
+    );
+    w.finish()
+}
+
+fn sasrec_writer(policy: &str) -> BundleWriter {
     let (model, weights) = sasrec_model();
     let table = model.item_table(&ItemFeatures::none()).unwrap();
     let ids: Vec<String> = (0..40).map(|i| format!("item{i}")).collect();
@@ -95,5 +123,4 @@ pub fn sasrec_bundle(policy: &str) -> Vec<u8> {
     export(&parts, &policy, "2026-11-29T00:00:00Z".into())
         .unwrap()
         .0
-        .finish()
 }

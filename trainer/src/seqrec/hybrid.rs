@@ -1,0 +1,305 @@
+//! `edgerec-train hybrid`: a transformer bundle that also carries V-SKNN's session index, so
+//! the engine ranks with both (a candidate's transformer probability plus a weight times its
+//! share of the neighbours' votes; see `edgerec::SessionBlend`).
+//!
+//! The weight is chosen on validation: the validation run (trained on the validation split's
+//! training data) with an index of those sessions, scored through the engine for every weight
+//! tried. The shipped bundle then holds the final run and an index of every training session,
+//! and is scored on the test split through the engine, as the edge answers: the transformer
+//! alone (weight 0) and the blend, each recorded as a run.
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use candle_core::Device;
+use clap::Args;
+use edgerec::model::serving::{export, ExportParts};
+use edgerec::model::{ItemFeatures, QuantPolicy};
+use edgerec::{Decay, Engine, KnnConfig, SessionBlend, SessionKnn, VectorWeights};
+use serde_json::json;
+
+use super::{load_model, RunDir, TrainState};
+use crate::ranking::protocol::{Benchmark, DataSetKind};
+use crate::ranking::run::{evaluate, sample_cases, EvalSettings};
+use crate::ranking::Recommender;
+use crate::record::{self, RunRecord};
+
+#[derive(Debug, Args)]
+pub struct HybridArgs {
+    #[arg(long, value_enum)]
+    pub data_set: DataSetKind,
+    /// Data folder (default: the sample shipped in data/<data set>).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The run to ship (`train --all-sessions`, or any run).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The run the blend weight is chosen with: trained on the validation split's training
+    /// data only (default: --run, when it was).
+    #[arg(long)]
+    pub validation_run: Option<PathBuf>,
+    /// Quantization policy of the bundle (f32, q8, q4, ...).
+    #[arg(long, default_value = "q8")]
+    pub policy: String,
+    /// Blend weights of items new to the session tried on validation.
+    #[arg(long, value_delimiter = ',', default_value = "0,0.5,1,1.5,2,3,5")]
+    pub weights: Vec<f64>,
+    /// Blend weights of items already in the session (re-views) tried with each of --weights.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,5,8,13,21")]
+    pub seen_weights: Vec<f64>,
+    /// V-SKNN neighbours (default: the choice of `baselines` on DIGINETICA validation).
+    #[arg(long, default_value_t = 200)]
+    pub neighbours: usize,
+    #[arg(long, default_value_t = 2000)]
+    pub sample_size: usize,
+    #[arg(long, default_value_t = 5.0)]
+    pub idf_weight: f64,
+    /// Validation cases the weight is chosen on (seeded subset).
+    #[arg(long, default_value_t = 10_000)]
+    pub validation_cases: usize,
+    /// The validation metric that picks the weight.
+    #[arg(long, default_value = "MRR@20")]
+    pub select_by: String,
+    /// Score only this many test cases (seeded subset); default all.
+    #[arg(long)]
+    pub test_cases: Option<usize>,
+    /// Folder for the bundle (`<data set>-hybrid-<policy>.bundle`).
+    #[arg(long, default_value = "build/bundles")]
+    pub out: PathBuf,
+    /// Write `<data set>-hybrid.json` and `<data set>-sasrec-served.json` (the same bundle with
+    /// the blend off: the transformer alone, as served) here.
+    #[arg(long)]
+    pub results_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+}
+
+/// The engine as a ranking model: item indices in, item indices out (the bundle's item table
+/// is the benchmark's catalog).
+struct EngineRanker<'a>(&'a Engine);
+
+impl Recommender for EngineRanker<'_> {
+    fn recommend(&self, history: &[u32], k: usize, include_seen: bool) -> Vec<u32> {
+        self.0.recommend_indices(history, k, include_seen)
+    }
+}
+
+/// A hybrid bundle: `run`'s transformer quantized by `policy`, plus V-SKNN over `sessions`.
+pub fn hybrid_bundle(
+    bench: &Benchmark,
+    run: &std::path::Path,
+    policy: &QuantPolicy,
+    sessions: &[Vec<u32>],
+    blend: SessionBlend,
+    created_at: String,
+) -> Result<Vec<u8>> {
+    let dir = RunDir(run.to_path_buf());
+    let state: TrainState =
+        serde_json::from_str(&std::fs::read_to_string(dir.state()).with_context(|| {
+            format!(
+                "cannot read {}: is it a training run?",
+                dir.state().display()
+            )
+        })?)?;
+    let cfg = state.model.clone();
+    if cfg.num_items != bench.items.len() {
+        bail!(
+            "{} was trained on {} items but the data has {}: wrong --data or --data-set?",
+            run.display(),
+            cfg.num_items,
+            bench.items.len()
+        );
+    }
+    let (varmap, model) = load_model(&cfg, &dir.best(), &Device::Cpu)?;
+    let table = model.item_table(&ItemFeatures::none())?;
+    let weights = super::var_tensors(&varmap);
+    let popularity_order = super::quantize::popularity_order(sessions, cfg.num_items);
+    let parts = ExportParts {
+        config: &cfg,
+        weights: &weights,
+        item_table: &table,
+        item_ids: &bench.items,
+        popularity_order: &popularity_order,
+    };
+    let (mut writer, _) = export(&parts, policy, created_at)?;
+    SessionKnn::train(sessions, cfg.num_items, blend.knn).write_sections(&mut writer);
+    writer.model_param(
+        edgerec::session_knn::SESSION_BLEND_PARAM,
+        serde_json::to_value(blend)?,
+    );
+    writer.training_data(serde_json::to_value(&bench.data)?);
+    Ok(writer.finish())
+}
+
+pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
+    let dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("data").join(args.data_set.name()));
+    let bench = Benchmark::load(args.data_set, &dir)?;
+    let policy = QuantPolicy::builtin(&args.policy)
+        .with_context(|| format!("unknown policy `{}`", args.policy))?;
+    let knn = KnnConfig {
+        neighbours: args.neighbours,
+        sample_size: args.sample_size,
+        vector: Some(VectorWeights {
+            position: Decay::Div,
+            match_decay: Decay::Div,
+            idf_weight: args.idf_weight,
+        }),
+    };
+    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let settings = EvalSettings {
+        cutoffs: vec![5, 10, 20],
+        curve_max_k: 20,
+        bootstrap_resamples: args.bootstrap,
+        seed: 42,
+        tuning_cases: args.validation_cases,
+        select_by: args.select_by.clone(),
+    };
+
+    // The weight, on validation.
+    let validation_run = args.validation_run.as_ref().unwrap_or(&args.run);
+    let blend = SessionBlend {
+        knn,
+        weight: 0.0,
+        seen_weight: 0.0,
+    };
+    let bytes = hybrid_bundle(
+        &bench,
+        validation_run,
+        &policy,
+        &bench.validation.train,
+        blend,
+        created_at.clone(),
+    )?;
+    let engine = Engine::from_bundle(&bytes)?;
+    let cases = sample_cases(
+        &bench.validation.cases,
+        args.validation_cases,
+        settings.seed,
+    );
+    // The transformer and the neighbours run once per case; each pair of weights only
+    // re-blends their outputs, through the engine's own blend.
+    let bar = crate::progress::bar(cases.len() as u64, "validation candidates");
+    let inputs = crate::stats::parallel_map(cases.len(), |i| {
+        bar.inc(1);
+        engine.blend_inputs(&cases[i].history, bench.include_seen)
+    });
+    bar.finish_and_clear();
+    let max_k = settings.cutoffs.iter().copied().max().unwrap_or(20);
+    let mut tried = Vec::new();
+    let mut best: Option<(f64, (f64, f64))> = None;
+    for &weight in &args.weights {
+        for &seen_weight in &args.seen_weights {
+            let ranks: Vec<_> = inputs
+                .iter()
+                .zip(&cases)
+                .map(|(input, case)| {
+                    let input = input.as_ref()?;
+                    let blended = input.blended(weight, seen_weight);
+                    let (_, score) = *blended.iter().find(|c| c.0 == case.target)?;
+                    let better = blended
+                        .iter()
+                        .filter(|c| c.1 > score || (c.1 == score && c.0 < case.target))
+                        .count();
+                    (better < max_k).then_some(better as u32)
+                })
+                .collect();
+            let metrics = bench.convention.summarize(&ranks, &settings.cutoffs);
+            let score = *metrics
+                .get(&args.select_by)
+                .with_context(|| format!("--select-by `{}` is not a metric", args.select_by))?;
+            tracing::debug!(
+                "weights {weight}/{seen_weight}: validation {} {score:.3}",
+                args.select_by
+            );
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, (weight, seen_weight)));
+            }
+            tried.push(
+                json!({ "weight": weight, "seen_weight": seen_weight, "validation": metrics }),
+            );
+        }
+    }
+    let (best_score, (weight, seen_weight)) =
+        best.context("--weights or --seen-weights is empty")?;
+    tracing::info!(
+        "chosen on validation: weight {weight}, seen_weight {seen_weight} ({} {best_score:.3})",
+        args.select_by
+    );
+
+    // The shipped bundle, on test.
+    let started = Instant::now();
+    let blend = SessionBlend {
+        knn,
+        weight,
+        seen_weight,
+    };
+    let bytes = hybrid_bundle(
+        &bench,
+        &args.run,
+        &policy,
+        &bench.test.train,
+        blend,
+        created_at.clone(),
+    )?;
+    let path = args
+        .out
+        .join(format!("{}-hybrid-{}.bundle", bench.data.name, policy.name));
+    crate::output::write_file(&path, &bytes)?;
+    let engine = Engine::from_bundle(&bytes)?;
+    let build_seconds = started.elapsed().as_secs_f64();
+    let test = match args.test_cases {
+        Some(n) => sample_cases(&bench.test.cases, n, settings.seed),
+        None => bench.test.cases.clone(),
+    };
+    let mut records = Vec::new();
+    for (model, weights) in [
+        ("sasrec-served", (0.0, 0.0)),
+        ("hybrid", (weight, seen_weight)),
+    ] {
+        let engine = engine.clone().with_blend_weights(weights.0, weights.1);
+        let result = evaluate(&EngineRanker(&engine), &test, &bench, &settings, model);
+        let record = RunRecord {
+            data: bench.data.clone(),
+            split: bench.split.clone(),
+            protocol: format!(
+                "{}; through the engine from {} (retrieval, re-scoring); {} of {} test cases",
+                bench.protocol,
+                path.display(),
+                test.len(),
+                bench.test.cases.len()
+            ),
+            model: model.into(),
+            config: json!({
+                "run": args.run.display().to_string(),
+                "validation_run": validation_run.display().to_string(),
+                "policy": policy.name,
+                "blend": SessionBlend { knn, weight: weights.0, seen_weight: weights.1 },
+                "tuning": { "selected_by": args.select_by, "validation_cases": cases.len(), "tried": tried },
+            }),
+            metrics: result.metrics,
+            intervals: result.intervals,
+            curves: result.curves,
+            bundle_bytes: Some(bytes.len() as u64),
+            train_seconds: build_seconds,
+            created_at: created_at.clone(),
+            code_version: record::code_version(),
+            command: record::command_line(),
+        };
+        println!("{} {model} (weights {weights:?}):", bench.data.name);
+        for n in bench.convention.names(&[20]) {
+            println!("  {n} {:.2}", record.metrics[&n]);
+        }
+        if let Some(dir) = &args.results_dir {
+            let out = dir.join(format!("{}-{model}.json", record.data.name));
+            record.write(&out)?;
+            tracing::info!("wrote {}", out.display());
+        }
+        records.push(record);
+    }
+    tracing::info!("wrote {} ({} bytes)", path.display(), bytes.len());
+    Ok(records)
+}
