@@ -2,7 +2,8 @@
 // compute path: recommend latency (int8 retrieval + exact re-scoring of 100 candidates), bundle
 // load, cold start, memory; called by scripts/bench-model.sh (a benchmark: nothing is asserted).
 //
-//   node scripts/bench-model.mjs PREFIXES.tsv OUT.json POLICY=NATIVE.json...
+//   node scripts/bench-model.mjs PREFIXES.tsv OUT.json NAME=NATIVE.json...
+// NAME picks build/bundles/diginetica-NAME.bundle, e.g. sasrec-q8 or hybrid-q8.
 import { readFileSync, writeFileSync, statSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
@@ -50,7 +51,7 @@ const results = [];
 for (const spec of natives) {
   const [policy, nativePath] = spec.split("=");
   const native = JSON.parse(readFileSync(nativePath, "utf8"));
-  const bundle = path.join(root, `build/bundles/diginetica-sasrec-${policy}.bundle`);
+  const bundle = path.join(root, `build/bundles/diginetica-${policy}.bundle`);
   for (const compute of ["dequantized", "quantized"]) {
     const wasm = JSON.parse(execFileSync(process.execPath, ["-e", runScript(bundle, compute)], { encoding: "utf8", maxBuffer: 1 << 20 }));
     results.push({ policy, compute, bundle_bytes: statSync(bundle).size, native: native[compute], wasm,
@@ -59,7 +60,7 @@ for (const spec of natives) {
   }
 }
 const report = {
-  benchmark: "Engine.recommend with a transformer bundle, k = 20, one request at a time, full DIGINETICA catalog (43,097 items): int8 retrieval over every item, the best 100 (plus co-visited) re-scored exactly",
+  benchmark: "Engine.recommend with a transformer bundle, k = 20, one request at a time, full DIGINETICA catalog (43,097 items): int8 retrieval over every item, the best 100 (plus co-visited, and for a hybrid bundle the 100 items V-SKNN votes for most) re-scored exactly",
   command: "scripts/bench-model.sh",
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, note: "shared 2-core machine; figures are comparable within this run only" },
   node: process.version,
@@ -69,9 +70,9 @@ const report = {
 };
 writeFileSync(outPath, JSON.stringify(report, null, 2) + "\n");
 const f = (x) => x.toFixed(0).padStart(8);
-console.log("policy compute      | native p50 µs  p99 µs  load ms | wasm p50 µs  p99 µs  load ms  cold ms  RSS MiB | wasm/native p50");
+console.log("bundle     compute      | native p50 µs  p99 µs  load ms | wasm p50 µs  p99 µs  load ms  cold ms  RSS MiB | wasm/native p50");
 for (const r of results) {
-  console.log(`${r.policy.padEnd(6)} ${r.compute.padEnd(12)} | ${f(r.native.p50_us)} ${f(r.native.p99_us)} ${f(r.native.load_ms)} | ${f(r.wasm.p50_us)} ${f(r.wasm.p99_us)} ${f(r.wasm.load_ms)} ${f(r.wasm.cold_start_ms.total)} ${f(r.wasm.rss_mib)} | ${r.ratio_wasm_over_native_p50.toFixed(2)}`);
+  console.log(`${r.policy.padEnd(10)} ${r.compute.padEnd(12)} | ${f(r.native.p50_us)} ${f(r.native.p99_us)} ${f(r.native.load_ms)} | ${f(r.wasm.p50_us)} ${f(r.wasm.p99_us)} ${f(r.wasm.load_ms)} ${f(r.wasm.cold_start_ms.total)} ${f(r.wasm.rss_mib)} | ${r.ratio_wasm_over_native_p50.toFixed(2)}`);
 }
 const exact = results[0].native_exact_full_scoring;
 console.log(`native, exact scoring of every item instead of int8 retrieval (${results[0].policy}): p50 ${f(exact.p50_us)} µs, p99 ${f(exact.p99_us)} µs`);

@@ -2,7 +2,8 @@
 # The engine serving the quantized transformer (int8 retrieval over the whole catalog, 100
 # candidates re-scored exactly), natively and as wasm in Node, with both compute paths (weights
 # dequantized to f32 at load, or QMatMul on the quantized blocks), on real DIGINETICA test
-# prefixes: p50/p99 per request (k = 20, one at a time), bundle load, cold start, memory, .wasm size.
+# prefixes: p50/p99 per request (k = 20, one at a time), bundle load, cold start, memory, .wasm size;
+# for the plain transformer bundles (sasrec-q8, sasrec-q4) and the hybrid one (V-SKNN blended in).
 # Prints a table and writes results/bench/model.json. A benchmark, not a test.
 # Needs ../shared/data/diginetica and a trained run (runs/diginetica, `edgerec-train train`).
 #   scripts/bench-model.sh         (or: make bench)
@@ -11,16 +12,18 @@ cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared/data}
 RUN=${RUN:-runs/diginetica}
 EVERY=${EVERY:-120} # every 120th test line: about 500 prefixes spread over the test week
-POLICIES=${POLICIES:-q8,q4}
+BUNDLES=${BUNDLES:-sasrec-q8,sasrec-q4,hybrid-q8}
 
 mkdir -p build/bundles results/bench
-IFS=, read -ra policies <<< "$POLICIES"
-for p in "${policies[@]}"; do
-  if [ ! -f "build/bundles/diginetica-sasrec-$p.bundle" ]; then
-    target/debug/edgerec-train quantize --data-set diginetica --data "$SHARED/diginetica" --run "$RUN" \
-      --policies "$POLICIES" --test-cases 1000 --out build/bundles
-    break
-  fi
+IFS=, read -ra bundles <<< "$BUNDLES"
+for b in "${bundles[@]}"; do
+  [ -f "build/bundles/diginetica-$b.bundle" ] && continue
+  case "$b" in
+    sasrec-*) target/debug/edgerec-train quantize --data-set diginetica --data "$SHARED/diginetica" --run "$RUN" \
+        --policies "${b#sasrec-}" --test-cases 1000 --out build/bundles ;;
+    hybrid-*) target/debug/edgerec-train hybrid --data-set diginetica --data "$SHARED/diginetica" --run "$RUN" \
+        --policy "${b#hybrid-}" --test-cases 1000 --out build/bundles ;;
+  esac
 done
 awk -v every="$EVERY" 'NR % every == 1' "$SHARED/diginetica/test_sessions.tsv" > build/bench-model-prefixes.tsv
 cargo build --quiet -p edgerec --features model --example bench_model
@@ -29,9 +32,9 @@ make --quiet js # the npm package serves transformer bundles
 # request at a time (and spins on a shared 2-core machine).
 export RAYON_NUM_THREADS=1
 natives=()
-for p in "${policies[@]}"; do
-  target/debug/examples/bench_model "build/bundles/diginetica-sasrec-$p.bundle" build/bench-model-prefixes.tsv 20 \
-    > "build/bench-model-native-$p.json"
-  natives+=("$p=build/bench-model-native-$p.json")
+for b in "${bundles[@]}"; do
+  target/debug/examples/bench_model "build/bundles/diginetica-$b.bundle" build/bench-model-prefixes.tsv 20 \
+    > "build/bench-model-native-$b.json"
+  natives+=("$b=build/bench-model-native-$b.json")
 done
 node scripts/bench-model.mjs build/bench-model-prefixes.tsv results/bench/model.json "${natives[@]}"

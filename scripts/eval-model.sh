@@ -22,6 +22,6 @@ $TRAIN hybrid --data-set diginetica --data "$SHARED/diginetica" --run runs/digin
 $TRAIN train --data-set amazon-beauty --data "$SHARED/amazon-beauty" --config configs/amazon-beauty.toml \
   --out runs/amazon-beauty --results-dir results
 $TRAIN hybrid --data-set amazon-beauty --data "$SHARED/amazon-beauty" --run runs/amazon-beauty \
-  --seen-weights 0 --select-by NDCG@20 --out build/bundles --results-dir results
+  --idf-weight 1 --seen-weights 0 --select-by NDCG@20 --out build/bundles --results-dir results
 scripts/results-md.py > RESULTS.md
 $TRAIN report --results results --out build/report.html

@@ -41,6 +41,7 @@ fn train_on(bench: &Benchmark, sessions: &[Vec<u32>], validation: bool, dir: &Pa
         dir: dir.to_path_buf(),
         resume: false,
         stop_after_epochs: None,
+        init_from: None,
         device: Device::Cpu,
     };
     let trained = train(&tiny_config(), &data, &options).unwrap();

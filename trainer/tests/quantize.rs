@@ -40,6 +40,7 @@ fn quantized_signed_bundles_load_back_and_score_like_the_trained_model() {
         dir: run_dir.clone(),
         resume: false,
         stop_after_epochs: None,
+        init_from: None,
         device: Device::Cpu,
     };
     train(&config, &data, &options).unwrap();

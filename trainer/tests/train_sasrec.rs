@@ -50,6 +50,7 @@ fn run(
         dir: dir.to_path_buf(),
         resume,
         stop_after_epochs: stop,
+        init_from: None,
         device: Device::Cpu,
     };
     train(config, &data, &options)

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use edgerec::model::ItemFeatures;
 use serde_json::json;
@@ -66,6 +66,14 @@ pub struct TrainArgs {
     /// model once the epoch count was chosen on validation.
     #[arg(long)]
     pub all_sessions: bool,
+    /// Train only on the most recent fraction of the training sessions (e.g. 0.2), to fine-tune
+    /// a model towards what shoppers do now (with --init-from).
+    #[arg(long)]
+    pub recent_sessions: Option<f64>,
+    /// Start from this run's best checkpoint (same model configuration): fine-tuning, with a
+    /// fresh optimizer and learning-rate schedule.
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
     /// Write the run record here as <data set>-sasrec.json.
     #[arg(long)]
     pub results_dir: Option<PathBuf>,
@@ -121,6 +129,14 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     } else {
         (&bench.validation.train, &bench.validation.cases[..])
     };
+    let train_on = match args.recent_sessions {
+        None => &train_on[..],
+        Some(f) if f > 0.0 && f <= 1.0 => {
+            let keep = ((train_on.len() as f64 * f).round() as usize).max(1);
+            &train_on[train_on.len() - keep..]
+        }
+        Some(f) => bail!("--recent-sessions {f}: expected a fraction in (0, 1]"),
+    };
     let data = TrainData {
         num_items: bench.items.len(),
         train: train_on,
@@ -132,6 +148,10 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         dir: args.out.clone(),
         resume: args.resume,
         stop_after_epochs: args.stop_after_epochs,
+        init_from: args
+            .init_from
+            .as_ref()
+            .map(|run| super::RunDir(run.clone()).best()),
         device,
     };
     let trained = train(&config, &data, &options)?;
@@ -205,6 +225,8 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
             "epochs_trained": trained.state.epochs_done,
             "best_epoch": trained.state.best_epoch,
             "history": history,
+            "init_from": args.init_from.as_ref().map(|p| p.display().to_string()),
+            "recent_sessions": args.recent_sessions,
             "trained_on": if args.all_sessions {
                 "every training session, the configured epochs (no validation)"
             } else {

@@ -440,6 +440,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop after this many epochs in total, as if interrupted; a later `resume` continues.
     pub stop_after_epochs: Option<usize>,
+    /// Start from this checkpoint (a run of the same model configuration) instead of the
+    /// seeded initialisation, with a fresh optimizer and schedule: fine-tuning.
+    pub init_from: Option<PathBuf>,
     pub device: Device,
 }
 
@@ -455,6 +458,12 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
     // Seeded initialisation: candle's CPU RNG cannot be seeded, so every variable is
     // re-drawn from our generator (same weights on every run and platform).
     seeded_init(&varmap, config.train.seed)?;
+    if let Some(path) = &options.init_from {
+        varmap
+            .load(path)
+            .with_context(|| format!("cannot start from {}", path.display()))?;
+        tracing::info!("starting from {}", path.display());
+    }
     let mut opt = AdamW::new(named_vars(&varmap), config.train.weight_decay)?;
     let mut state = TrainState {
         config: config.clone(),
