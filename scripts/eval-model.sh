@@ -16,9 +16,17 @@ TRAIN=target/debug/edgerec-train
 $TRAIN train --data-set diginetica --data "$SHARED/diginetica" --config configs/diginetica.toml \
   --out runs/diginetica --results-dir results
 $TRAIN train --data-set diginetica --data "$SHARED/diginetica" --config configs/diginetica.toml \
-  --all-sessions --out runs/diginetica-all --results-dir results
-$TRAIN hybrid --data-set diginetica --data "$SHARED/diginetica" --run runs/diginetica-all \
-  --validation-run runs/diginetica --out build/bundles --results-dir results
+  --all-sessions --out runs/diginetica-all
+# One epoch of full softmax on the newest 5% of sessions (fraction, learning rate and softmax
+# chosen on validation with the validated run), for both runs.
+FINE_TUNE=(--recent-sessions 0.05 --lr 1e-3 --epochs 1 --negatives 0)
+$TRAIN train --data-set diginetica --data "$SHARED/diginetica" --config configs/diginetica.toml \
+  --init-from runs/diginetica "${FINE_TUNE[@]}" --test-cases 1000 --out runs/diginetica-recent
+$TRAIN train --data-set diginetica --data "$SHARED/diginetica" --config configs/diginetica.toml \
+  --all-sessions --init-from runs/diginetica-all "${FINE_TUNE[@]}" --out runs/diginetica-all-recent \
+  --results-dir results
+$TRAIN hybrid --data-set diginetica --data "$SHARED/diginetica" --run runs/diginetica-all-recent \
+  --validation-run runs/diginetica-recent --out build/bundles --results-dir results
 $TRAIN train --data-set amazon-beauty --data "$SHARED/amazon-beauty" --config configs/amazon-beauty.toml \
   --out runs/amazon-beauty --results-dir results
 $TRAIN hybrid --data-set amazon-beauty --data "$SHARED/amazon-beauty" --run runs/amazon-beauty \

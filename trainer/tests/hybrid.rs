@@ -4,47 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::Device;
+mod common;
+
 use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
 use edgerec_trainer::seqrec::hybrid::{run_hybrid, HybridArgs};
-use edgerec_trainer::seqrec::{train, RunOptions, TrainConfig, TrainData};
-
-fn tiny_config() -> TrainConfig {
-    let mut c = TrainConfig::default();
-    c.model.hidden = 16;
-    c.model.layers = 1;
-    c.model.max_len = 10;
-    c.model.ffn = 32;
-    c.train.epochs = 2;
-    c.train.batch_size = 64;
-    c.train.lr = 5e-3;
-    c.train.warmup_steps = 4;
-    c.train.max_steps_per_epoch = 12;
-    c.train.validation_cases = 300;
-    c.train.negatives = 512;
-    c
-}
 
 fn train_on(bench: &Benchmark, sessions: &[Vec<u32>], validation: bool, dir: &Path) {
-    let data = TrainData {
-        num_items: bench.items.len(),
-        train: sessions,
-        validation: if validation {
-            &bench.validation.cases
-        } else {
-            &[]
-        },
-        convention: bench.convention,
-        include_seen: bench.include_seen,
+    let cases = if validation {
+        &bench.validation.cases[..]
+    } else {
+        &[]
     };
-    let options = RunOptions {
-        dir: dir.to_path_buf(),
-        resume: false,
-        stop_after_epochs: None,
-        init_from: None,
-        device: Device::Cpu,
-    };
-    let trained = train(&tiny_config(), &data, &options).unwrap();
+    let config = common::tiny_config(2);
+    let trained = common::train_run(bench, &config, sessions, cases, dir, false, None).unwrap();
     // Without validation cases every epoch runs and the last one is kept.
     assert_eq!(trained.state.epochs_done, 2);
     if !validation {
@@ -59,7 +31,7 @@ fn train_on(bench: &Benchmark, sessions: &[Vec<u32>], validation: bool, dir: &Pa
 
 #[test]
 fn the_hybrid_bundle_blends_v_sknn_with_weights_chosen_on_validation() {
-    let bench = Benchmark::load(DataSetKind::Diginetica, Path::new("../data/diginetica")).unwrap();
+    let bench = common::sample();
     let tmp = std::env::temp_dir().join(format!("edgerec-hybrid-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     train_on(

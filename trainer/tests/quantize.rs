@@ -2,48 +2,25 @@
 //! is signed, loads back through the edge's loader with the public key, and scores the test
 //! cases; the f32 bundle exactly as the trained model, the quantized ones close to it.
 
-use std::path::Path;
+mod common;
 
-use candle_core::Device;
 use edgerec::{Bundle, BundleSigner};
 use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
 use edgerec_trainer::seqrec::quantize::{run_quantize, ComputeArg, QuantizeArgs};
-use edgerec_trainer::seqrec::{train, RunOptions, TrainConfig, TrainData};
 
 #[test]
 fn quantized_signed_bundles_load_back_and_score_like_the_trained_model() {
     let tmp = std::env::temp_dir().join(format!("edgerec-quantize-{}", std::process::id()));
-    let bench = Benchmark::load(DataSetKind::Diginetica, Path::new("../data/diginetica")).unwrap();
-    let mut config = TrainConfig::default();
+    let bench = common::sample();
+    let mut config = common::tiny_config(1);
     // Rows of 32: the smallest width every 32-block type (Q8_0, Q4_0, ...) quantizes.
     config.model.hidden = 32;
-    config.model.layers = 1;
-    config.model.heads = 2;
-    config.model.max_len = 10;
     config.model.ffn = 64;
-    config.train.epochs = 1;
-    config.train.batch_size = 64;
-    config.train.lr = 5e-3;
-    config.train.warmup_steps = 4;
     config.train.max_steps_per_epoch = 20;
     config.train.validation_cases = 200;
-    config.train.negatives = 512;
-    let data = TrainData {
-        num_items: bench.items.len(),
-        train: &bench.validation.train,
-        validation: &bench.validation.cases,
-        convention: bench.convention,
-        include_seen: bench.include_seen,
-    };
     let run_dir = tmp.join("run");
-    let options = RunOptions {
-        dir: run_dir.clone(),
-        resume: false,
-        stop_after_epochs: None,
-        init_from: None,
-        device: Device::Cpu,
-    };
-    train(&config, &data, &options).unwrap();
+    let (sessions, cases) = (&bench.validation.train, &bench.validation.cases);
+    common::train_run(&bench, &config, sessions, cases, &run_dir, false, None).unwrap();
 
     let signer = BundleSigner::from_bytes(&[42; 32]);
     let key_path = tmp.join("test.key");

@@ -3,35 +3,14 @@
 
 use std::path::Path;
 
+mod common;
+
 use candle_core::Device;
 use edgerec::model::ItemFeatures;
-use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
-use edgerec_trainer::seqrec::{
-    load_model, mean_loss, train, RunOptions, TrainConfig, TrainData, Trained,
-};
+use edgerec_trainer::ranking::protocol::Benchmark;
+use edgerec_trainer::seqrec::{load_model, mean_loss, TrainConfig, Trained};
 
-fn tiny_config(epochs: usize) -> TrainConfig {
-    let mut c = TrainConfig::default();
-    c.model.hidden = 16;
-    c.model.layers = 1;
-    c.model.heads = 2;
-    c.model.max_len = 10;
-    c.model.ffn = 32;
-    c.train.epochs = epochs;
-    c.train.batch_size = 64;
-    c.train.lr = 5e-3;
-    c.train.warmup_steps = 4;
-    c.train.max_steps_per_epoch = 12;
-    c.train.validation_cases = 300;
-    c.train.negatives = 512;
-    c.train.patience = 10;
-    c
-}
-
-fn bench() -> Benchmark {
-    Benchmark::load(DataSetKind::Diginetica, Path::new("../data/diginetica")).unwrap()
-}
-
+/// The sample's first 3,000 validation-split sessions, validated on its validation cases.
 fn run(
     bench: &Benchmark,
     config: &TrainConfig,
@@ -39,21 +18,16 @@ fn run(
     resume: bool,
     stop: Option<usize>,
 ) -> anyhow::Result<Trained> {
-    let data = TrainData {
-        num_items: bench.items.len(),
-        train: &bench.validation.train[..3000],
-        validation: &bench.validation.cases,
-        convention: bench.convention,
-        include_seen: bench.include_seen,
-    };
-    let options = RunOptions {
-        dir: dir.to_path_buf(),
+    let sessions = &bench.validation.train[..3000];
+    common::train_run(
+        bench,
+        config,
+        sessions,
+        &bench.validation.cases,
+        dir,
         resume,
-        stop_after_epochs: stop,
-        init_from: None,
-        device: Device::Cpu,
-    };
-    train(config, &data, &options)
+        stop,
+    )
 }
 
 fn scores(trained: &edgerec::model::SasRec, bench: &Benchmark) -> Vec<f32> {
@@ -72,13 +46,20 @@ fn scores(trained: &edgerec::model::SasRec, bench: &Benchmark) -> Vec<f32> {
 
 #[test]
 fn loss_falls_and_checkpoints_reload_and_resume_exactly() {
-    let bench = bench();
+    let bench = common::sample();
     let tmp = std::env::temp_dir().join(format!("edgerec-sasrec-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let held_out = &bench.validation.train[3000..3400];
 
     // Two epochs straight.
-    let straight = run(&bench, &tiny_config(2), &tmp.join("straight"), false, None).unwrap();
+    let straight = run(
+        &bench,
+        &common::tiny_config(2),
+        &tmp.join("straight"),
+        false,
+        None,
+    )
+    .unwrap();
     let history = &straight.state.history;
     assert_eq!(history.len(), 2);
     assert!(
@@ -104,14 +85,14 @@ fn loss_falls_and_checkpoints_reload_and_resume_exactly() {
     // Interrupted after one epoch, then resumed: the same weights as two epochs straight
     // (optimizer moments, schedule position, data order and dropout seeds all continue).
     let dir = tmp.join("resumed");
-    let first = run(&bench, &tiny_config(2), &dir, false, Some(1)).unwrap();
+    let first = run(&bench, &common::tiny_config(2), &dir, false, Some(1)).unwrap();
     assert_eq!(first.state.epochs_done, 1);
-    let resumed = run(&bench, &tiny_config(2), &dir, true, None).unwrap();
+    let resumed = run(&bench, &common::tiny_config(2), &dir, true, None).unwrap();
     assert_eq!(resumed.state.history.len(), 2);
     let c = mean_loss(&resumed.model, &ItemFeatures::none(), held_out).unwrap();
     assert_eq!(a.to_bits(), c.to_bits(), "resumed {c} vs straight {a}");
     // Resuming under another configuration is refused, naming the problem.
-    let mut other = tiny_config(2);
+    let mut other = common::tiny_config(2);
     other.model.hidden = 8;
     let err = run(&bench, &other, &dir, true, None)
         .err()

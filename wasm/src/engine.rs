@@ -39,7 +39,7 @@ pub struct Engine {
     /// V-SKNN over the training sessions and its blend weight, when a transformer bundle has
     /// a session index.
     #[cfg(feature = "model")]
-    blend: Option<std::sync::Arc<(crate::SessionKnn, crate::SessionBlend)>>,
+    blend: Option<(std::sync::Arc<crate::SessionKnn>, crate::SessionBlend)>,
     /// Item text vectors, if the bundle has them: text candidates, `similar` by text.
     text: Option<TextIndex>,
     /// The encoder of query texts (`embed`, `similar` by text), when given one.
@@ -166,7 +166,7 @@ impl Engine {
             }
             let mut engine = Self::from_parts(bundle.manifest.clone(), fallback);
             engine.signer = bundle.signer.clone();
-            engine.blend = Self::load_blend(bundle, n_items as usize)?;
+            engine.blend = Self::load_blend(bundle, &ranker)?;
             engine.ranker = Some(Ranker(std::sync::Arc::new(ranker)));
             return Ok(engine);
         }
@@ -180,39 +180,36 @@ impl Engine {
     #[cfg(feature = "model")]
     fn load_blend(
         bundle: &Bundle<'_>,
-        n_items: usize,
-    ) -> Result<Option<std::sync::Arc<(crate::SessionKnn, crate::SessionBlend)>>, BundleError> {
-        use crate::session_knn::SESSION_BLEND_PARAM;
-        let Some(value) = bundle.manifest.model_params.get(SESSION_BLEND_PARAM) else {
+        ranker: &crate::model::ServingModel,
+    ) -> Result<Option<(std::sync::Arc<crate::SessionKnn>, crate::SessionBlend)>, BundleError> {
+        let Some(blend) = ranker.session_blend else {
             return Ok(None);
         };
-        let invalid = |e: String| {
-            BundleError::InvalidManifest(format!("model_params.{SESSION_BLEND_PARAM}: {e}"))
-        };
-        let blend: crate::SessionBlend =
-            serde_json::from_value(value.clone()).map_err(|e| invalid(e.to_string()))?;
-        blend.validate().map_err(invalid)?;
-        let knn = crate::SessionKnn::from_bundle(bundle, n_items, blend.knn)?;
-        Ok(Some(std::sync::Arc::new((knn, blend))))
+        blend.validate().map_err(|e| {
+            BundleError::InvalidManifest(format!(
+                "model_params.{}: {e}",
+                crate::session_knn::SESSION_BLEND_PARAM
+            ))
+        })?;
+        let knn = crate::SessionKnn::from_bundle(bundle, ranker.item_count(), blend.knn)?;
+        Ok(Some((std::sync::Arc::new(knn), blend)))
     }
 
     /// The session-kNN blend of a transformer bundle: the index and how its votes count.
     #[cfg(feature = "model")]
     pub fn session_blend(&self) -> Option<(&crate::SessionKnn, &crate::SessionBlend)> {
-        self.blend.as_ref().map(|b| (&b.0, &b.1))
+        self.blend
+            .as_ref()
+            .map(|(knn, blend)| (knn.as_ref(), blend))
     }
 
     /// The same engine with other blend weights (0 and 0: the transformer's order); for
-    /// choosing them on validation. No change without a session index.
+    /// choosing them on validation. The index is shared, not copied. No change without one.
     #[cfg(feature = "model")]
     pub fn with_blend_weights(mut self, weight: f64, seen_weight: f64) -> Self {
-        if let Some(b) = &self.blend {
-            let blend = crate::SessionBlend {
-                weight,
-                seen_weight,
-                ..b.1
-            };
-            self.blend = Some(std::sync::Arc::new((b.0.clone(), blend)));
+        if let Some((_, blend)) = &mut self.blend {
+            blend.weight = weight;
+            blend.seen_weight = seen_weight;
         }
         self
     }
@@ -628,10 +625,9 @@ impl Engine {
         Ok(serde_json::to_string(&response).expect("response serialises"))
     }
 
-    /// The transformer's ranking: int8 retrieval over the whole catalog plus co-visitation,
-    /// text and session-kNN candidates, re-scored exactly (and blended with the neighbours'
-    /// votes when the bundle has a session index), best `k` kept. `session` holds (item index,
-    /// weight); `id_at` names the request's session entry behind a `session` position.
+    /// The transformer's ranking as the response's items, each explained by the session items
+    /// most like it. `session` holds (item index, weight); `id_at` names the request's session
+    /// entry behind a `session` position.
     #[cfg(feature = "model")]
     fn rank_with_model<'r>(
         &self,
@@ -641,14 +637,8 @@ impl Engine {
         session: &[(u32, f32)],
         id_at: impl Fn(usize) -> &'r str,
     ) -> Result<Vec<RecommendedItem>, RequestError> {
-        let inputs = self.model_candidates(ranker, request, allowed, session)?;
-        let mut scored = match &self.blend {
-            Some(blend) => inputs.blended(blend.1.weight, blend.1.seen_weight),
-            None => inputs.candidates,
-        };
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(request.k);
-        Ok(scored
+        Ok(self
+            .model_ranking(ranker, request, allowed, session)?
             .into_iter()
             .map(|(j, score)| RecommendedItem {
                 id: self.model.item_ids()[j as usize].clone(),
@@ -663,8 +653,33 @@ impl Engine {
             .collect())
     }
 
-    /// The candidates [`Self::rank_with_model`] ranks, with their exact transformer scores, and
-    /// the neighbours' votes.
+    /// The transformer's ranking: int8 retrieval over the whole catalog plus co-visitation,
+    /// text and session-kNN candidates, re-scored exactly (and blended with the neighbours'
+    /// votes when the bundle has a session index); the best `k` (item index, score).
+    #[cfg(feature = "model")]
+    fn model_ranking(
+        &self,
+        ranker: &crate::model::ServingModel,
+        request: &RecommendRequest,
+        allowed: &Allowed<'_>,
+        session: &[(u32, f32)],
+    ) -> Result<Vec<(u32, f32)>, RequestError> {
+        let (candidates, votes) = self.model_candidates(ranker, request, allowed, session)?;
+        let mut scored = match &self.blend {
+            Some((_, blend)) => {
+                let history: Vec<u32> = session.iter().map(|s| s.0).collect();
+                BlendInputs::new(&candidates, &votes, &history)
+                    .blended(blend.weight, blend.seen_weight)
+            }
+            None => candidates,
+        };
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(request.k);
+        Ok(scored)
+    }
+
+    /// The candidates [`Self::model_ranking`] ranks, with their exact transformer scores, and
+    /// the neighbours' votes (ascending by item; none without a session index).
     #[cfg(feature = "model")]
     fn model_candidates(
         &self,
@@ -672,7 +687,7 @@ impl Engine {
         request: &RecommendRequest,
         allowed: &Allowed<'_>,
         session: &[(u32, f32)],
-    ) -> Result<BlendInputs, RequestError> {
+    ) -> Result<(Vec<(u32, f32)>, Votes), RequestError> {
         let history: Vec<u32> = session.iter().map(|s| s.0).collect();
         let query = ranker.query(&history).map_err(|e| RequestError::Internal {
             message: e.to_string(),
@@ -691,18 +706,21 @@ impl Engine {
         };
         let texts = self.text_candidates(session, TEXT_CANDIDATES, &keep);
         // The neighbours' votes (ascending by item), and their best items as candidates.
-        let votes: Vec<(u32, f64)> = match &self.blend {
-            Some(blend) => blend
-                .0
+        let votes: Votes = match &self.blend {
+            Some((knn, _)) => knn
                 .scores(&history, request.include_seen)
                 .into_iter()
                 .filter(|&(j, _)| keep(j))
                 .collect(),
             None => Vec::new(),
         };
+        let by_vote = |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         let mut most_voted = votes.clone();
-        most_voted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        most_voted.truncate(KNN_CANDIDATES);
+        if most_voted.len() > KNN_CANDIDATES {
+            most_voted.select_nth_unstable_by(KNN_CANDIDATES - 1, by_vote);
+            most_voted.truncate(KNN_CANDIDATES);
+        }
+        most_voted.sort_by(by_vote);
         let more = covisited
             .iter()
             .filter(|c| c.source == Source::Covisit)
@@ -714,58 +732,49 @@ impl Engine {
                 candidates.push(j);
             }
         }
-        Ok(BlendInputs {
-            candidates: candidates
-                .into_iter()
-                .map(|j| (j, ranker.score(&query, j)))
-                .collect(),
-            votes,
-            history,
-        })
+        let scored = candidates
+            .into_iter()
+            .map(|j| (j, ranker.score(&query, j)))
+            .collect();
+        Ok((scored, votes))
     }
 
-    /// What the blend combines for a history of item indices (no filters): the candidates with
-    /// their transformer logits and the neighbours' votes, for choosing the blend's weights on
-    /// validation without re-running the transformer for each. `None` for a bundle without
-    /// a session index (or an empty history).
-    pub fn blend_inputs(&self, history: &[u32], include_seen: bool) -> Option<BlendInputs> {
+    /// What the blend combines for a history of item indices (no filters), as a request for
+    /// `k` items gathers it, for choosing the blend's weights on validation without re-running
+    /// the transformer and the neighbours for each. `None` for a bundle without a session index
+    /// (or an empty history).
+    pub fn blend_inputs(
+        &self,
+        history: &[u32],
+        k: usize,
+        include_seen: bool,
+    ) -> Option<BlendInputs> {
         #[cfg(feature = "model")]
         if let (Some(ranker), Some(_), false) = (&self.ranker, &self.blend, history.is_empty()) {
-            let request = RecommendRequest {
-                k: crate::api::MAX_K,
-                include_seen,
-                ..RecommendRequest::default()
-            };
+            let (request, session) = evaluation_request(history, k, include_seen);
             let allowed = self.allowed(&request.filters).expect("no filters");
-            let session: Vec<(u32, f32)> = history.iter().map(|&i| (i, 1.0)).collect();
-            return Some(
-                self.model_candidates(&ranker.0, &request, &allowed, &session)
-                    .expect("the transformer answers"),
-            );
+            let (candidates, votes) = self
+                .model_candidates(&ranker.0, &request, &allowed, &session)
+                .expect("the transformer answers");
+            return Some(BlendInputs::new(&candidates, &votes, history));
         }
-        let _ = (history, include_seen);
+        let _ = (history, k, include_seen);
         None
     }
 
     /// Answers a history of item indices (as the evaluation sends them) by the engine's
-    /// ranking, transformer or co-visitation: item indices, best first.
+    /// ranking, transformer or co-visitation: item indices, best first (what `recommend`
+    /// returns, without ids or explanations).
     pub fn recommend_indices(&self, history: &[u32], k: usize, include_seen: bool) -> Vec<u32> {
         #[cfg(feature = "model")]
         if let (Some(ranker), false) = (&self.ranker, history.is_empty()) {
-            let ids = self.model.item_ids();
-            let request = RecommendRequest {
-                history: Some(history.iter().map(|&i| ids[i as usize].clone()).collect()),
-                k,
-                include_seen,
-                ..RecommendRequest::default()
-            };
+            let (request, session) = evaluation_request(history, k, include_seen);
             let allowed = self.allowed(&request.filters).expect("no filters");
-            let session: Vec<(u32, f32)> = history.iter().map(|&i| (i, 1.0)).collect();
             return self
-                .rank_with_model(&ranker.0, &request, &allowed, &session, |_| "")
+                .model_ranking(&ranker.0, &request, &allowed, &session)
                 .expect("the transformer answers")
-                .iter()
-                .map(|item| self.index_of[&item.id])
+                .into_iter()
+                .map(|(j, _)| j)
                 .collect();
         }
         self.model
@@ -950,48 +959,73 @@ fn unknown_item(position: usize, id: &str) -> IgnoredItem {
     }
 }
 
-/// What the transformer ranking of one request combines: its candidates with their exact
-/// transformer scores, the session-kNN votes (ascending by item; empty without a session
-/// index) and the session's items.
+/// Session-kNN votes: (item index, summed vote), ascending by item.
+#[cfg(feature = "model")]
+type Votes = Vec<(u32, f64)>;
+
+/// A history request without filters, as the evaluation sends item indices: each item a view.
+#[cfg(feature = "model")]
+fn evaluation_request(
+    history: &[u32],
+    k: usize,
+    include_seen: bool,
+) -> (RecommendRequest, Vec<(u32, f32)>) {
+    let request = RecommendRequest {
+        k,
+        include_seen,
+        ..RecommendRequest::default()
+    };
+    (request, history.iter().map(|&i| (i, 1.0)).collect())
+}
+
+/// What the blend of one request combines, computed once: each candidate's softmax
+/// probability among the candidates (edgerec's `exp`, summed in candidate order), its share of
+/// all the neighbours' votes, and whether it is in the session.
 #[derive(Debug, Clone)]
 pub struct BlendInputs {
-    pub candidates: Vec<(u32, f32)>,
-    pub votes: Vec<(u32, f64)>,
-    pub history: Vec<u32>,
+    items: Vec<u32>,
+    probability: Vec<f64>,
+    share: Vec<f64>,
+    seen: Vec<bool>,
 }
 
 impl BlendInputs {
-    /// The candidates' blended scores, in candidate order: the softmax probability among the
-    /// candidates (edgerec's `exp`, summed in candidate order) plus `weight` times the item's
-    /// share of all votes (`seen_weight` for an item already in the session: whether to
-    /// repeat is its own decision). IEEE basic operations only, so every platform ranks alike.
-    pub fn blended(&self, weight: f64, seen_weight: f64) -> Vec<(u32, f32)> {
-        let max = self
-            .candidates
+    /// From the candidates' exact transformer scores, the votes (ascending by item) and the
+    /// session's items.
+    pub fn new(candidates: &[(u32, f32)], votes: &[(u32, f64)], history: &[u32]) -> Self {
+        let max = candidates
             .iter()
             .map(|s| s.1)
             .fold(f32::NEG_INFINITY, f32::max);
-        let exps: Vec<f32> = self
-            .candidates
+        let exps: Vec<f32> = candidates
             .iter()
             .map(|s| crate::kernels::float::exp(s.1 - max))
             .collect();
         let z: f64 = exps.iter().map(|&e| e as f64).sum();
-        let total: f64 = self.votes.iter().map(|v| v.1).sum();
-        self.candidates
-            .iter()
-            .zip(exps)
-            .map(|(&(j, _), e)| {
-                let share = match self.votes.binary_search_by_key(&j, |v| v.0) {
-                    Ok(at) if total > 0.0 => self.votes[at].1 / total,
-                    _ => 0.0,
-                };
-                let w = if self.history.contains(&j) {
-                    seen_weight
-                } else {
-                    weight
-                };
-                (j, (e as f64 / z + w * share) as f32)
+        let total: f64 = votes.iter().map(|v| v.1).sum();
+        let share = |j: u32| match votes.binary_search_by_key(&j, |v| v.0) {
+            Ok(at) if total > 0.0 => votes[at].1 / total,
+            _ => 0.0,
+        };
+        BlendInputs {
+            items: candidates.iter().map(|c| c.0).collect(),
+            probability: exps.iter().map(|&e| e as f64 / z).collect(),
+            share: candidates.iter().map(|c| share(c.0)).collect(),
+            seen: candidates.iter().map(|c| history.contains(&c.0)).collect(),
+        }
+    }
+
+    /// The candidates' blended scores, in candidate order: probability plus `weight` times the
+    /// share of the votes (`seen_weight` for an item already in the session: whether to repeat
+    /// is its own decision). IEEE basic operations only, so every platform ranks alike.
+    pub fn blended(&self, weight: f64, seen_weight: f64) -> Vec<(u32, f32)> {
+        (0..self.items.len())
+            .map(|c| {
+                let w = if self.seen[c] { seen_weight } else { weight };
+                (
+                    self.items[c],
+                    (self.probability[c] + w * self.share[c]) as f32,
+                )
             })
             .collect()
     }

@@ -51,11 +51,7 @@ pub struct BaselinesArgs {
 }
 
 pub fn run_baselines(args: BaselinesArgs) -> Result<Vec<RunRecord>> {
-    let dir = args
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("data").join(args.data_set.name()));
-    let bench = Benchmark::load(args.data_set, &dir)?;
+    let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
     let max_cutoff = args.cutoffs.iter().copied().max().unwrap_or(20);
     let default_select = match args.data_set {
         DataSetKind::Diginetica => format!("MRR@{max_cutoff}"),

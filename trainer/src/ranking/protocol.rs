@@ -66,6 +66,14 @@ pub struct Benchmark {
 pub const DIGINETICA_VALIDATION_FRACTION: f64 = 0.1;
 
 impl Benchmark {
+    /// Loads `dir`, or without one the sample shipped in `data/<data set>` (the CLIs' default).
+    pub fn load_or_sample(kind: DataSetKind, dir: Option<&Path>) -> Result<Self> {
+        match dir {
+            Some(dir) => Self::load(kind, dir),
+            None => Self::load(kind, &Path::new("data").join(kind.name())),
+        }
+    }
+
     pub fn load(kind: DataSetKind, dir: &Path) -> Result<Self> {
         match kind {
             DataSetKind::Diginetica => Self::diginetica(dir),

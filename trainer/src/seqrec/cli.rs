@@ -113,11 +113,7 @@ impl TrainArgs {
 
 pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     let config = args.config()?;
-    let dir = args
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("data").join(args.data_set.name()));
-    let bench = Benchmark::load(args.data_set, &dir)?;
+    let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
     let device = device(&args.device)?;
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let started = Instant::now();

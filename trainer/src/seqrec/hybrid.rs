@@ -11,18 +11,16 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use anyhow::{bail, Context, Result};
-use candle_core::Device;
+use anyhow::{Context, Result};
 use clap::Args;
-use edgerec::model::serving::{export, ExportParts};
-use edgerec::model::{ItemFeatures, QuantPolicy};
+use edgerec::model::serving::export;
+use edgerec::model::QuantPolicy;
 use edgerec::{Decay, Engine, KnnConfig, SessionBlend, SessionKnn, VectorWeights};
 use serde_json::json;
 
-use super::{load_model, RunDir, TrainState};
+use super::TrainedRun;
 use crate::ranking::protocol::{Benchmark, DataSetKind};
 use crate::ranking::run::{evaluate, sample_cases, EvalSettings};
-use crate::ranking::Recommender;
 use crate::record::{self, RunRecord};
 
 #[derive(Debug, Args)]
@@ -75,16 +73,6 @@ pub struct HybridArgs {
     pub bootstrap: usize,
 }
 
-/// The engine as a ranking model: item indices in, item indices out (the bundle's item table
-/// is the benchmark's catalog).
-struct EngineRanker<'a>(&'a Engine);
-
-impl Recommender for EngineRanker<'_> {
-    fn recommend(&self, history: &[u32], k: usize, include_seen: bool) -> Vec<u32> {
-        self.0.recommend_indices(history, k, include_seen)
-    }
-}
-
 /// A hybrid bundle: `run`'s transformer quantized by `policy`, plus V-SKNN over `sessions`.
 pub fn hybrid_bundle(
     bench: &Benchmark,
@@ -94,36 +82,14 @@ pub fn hybrid_bundle(
     blend: SessionBlend,
     created_at: String,
 ) -> Result<Vec<u8>> {
-    let dir = RunDir(run.to_path_buf());
-    let state: TrainState =
-        serde_json::from_str(&std::fs::read_to_string(dir.state()).with_context(|| {
-            format!(
-                "cannot read {}: is it a training run?",
-                dir.state().display()
-            )
-        })?)?;
-    let cfg = state.model.clone();
-    if cfg.num_items != bench.items.len() {
-        bail!(
-            "{} was trained on {} items but the data has {}: wrong --data or --data-set?",
-            run.display(),
-            cfg.num_items,
-            bench.items.len()
-        );
-    }
-    let (varmap, model) = load_model(&cfg, &dir.best(), &Device::Cpu)?;
-    let table = model.item_table(&ItemFeatures::none())?;
-    let weights = super::var_tensors(&varmap);
-    let popularity_order = super::quantize::popularity_order(sessions, cfg.num_items);
-    let parts = ExportParts {
-        config: &cfg,
-        weights: &weights,
-        item_table: &table,
-        item_ids: &bench.items,
-        popularity_order: &popularity_order,
-    };
-    let (mut writer, _) = export(&parts, policy, created_at)?;
-    SessionKnn::train(sessions, cfg.num_items, blend.knn).write_sections(&mut writer);
+    let run = TrainedRun::load(run, bench.items.len())?;
+    let popularity_order = super::quantize::popularity_order(sessions, bench.items.len());
+    let (mut writer, _) = export(
+        &run.export_parts(&bench.items, &popularity_order),
+        policy,
+        created_at,
+    )?;
+    SessionKnn::train(sessions, bench.items.len(), blend.knn).write_sections(&mut writer);
     writer.model_param(
         edgerec::session_knn::SESSION_BLEND_PARAM,
         serde_json::to_value(blend)?,
@@ -133,11 +99,7 @@ pub fn hybrid_bundle(
 }
 
 pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
-    let dir = args
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("data").join(args.data_set.name()));
-    let bench = Benchmark::load(args.data_set, &dir)?;
+    let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
     let policy = QuantPolicy::builtin(&args.policy)
         .with_context(|| format!("unknown policy `{}`", args.policy))?;
     let knn = KnnConfig {
@@ -182,13 +144,13 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
     );
     // The transformer and the neighbours run once per case; each pair of weights only
     // re-blends their outputs, through the engine's own blend.
+    let max_k = settings.cutoffs.iter().copied().max().unwrap_or(20);
     let bar = crate::progress::bar(cases.len() as u64, "validation candidates");
     let inputs = crate::stats::parallel_map(cases.len(), |i| {
         bar.inc(1);
-        engine.blend_inputs(&cases[i].history, bench.include_seen)
+        engine.blend_inputs(&cases[i].history, max_k, bench.include_seen)
     });
     bar.finish_and_clear();
-    let max_k = settings.cutoffs.iter().copied().max().unwrap_or(20);
     let mut tried = Vec::new();
     let mut best: Option<(f64, (f64, f64))> = None;
     for &weight in &args.weights {
@@ -261,7 +223,7 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
         ("hybrid", (weight, seen_weight)),
     ] {
         let engine = engine.clone().with_blend_weights(weights.0, weights.1);
-        let result = evaluate(&EngineRanker(&engine), &test, &bench, &settings, model);
+        let result = evaluate(&engine, &test, &bench, &settings, model);
         let record = RunRecord {
             data: bench.data.clone(),
             split: bench.split.clone(),

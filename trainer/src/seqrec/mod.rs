@@ -380,6 +380,63 @@ impl RunDir {
     pub fn state(&self) -> PathBuf {
         self.0.join("state.json")
     }
+
+    /// The run's `state.json`.
+    pub fn read_state(&self) -> Result<TrainState> {
+        let path = self.state();
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}: is it a training run?", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a training state", path.display()))
+    }
+}
+
+/// A finished run loaded for export: its state, best weights and item table.
+pub struct TrainedRun {
+    pub state: TrainState,
+    pub model: SasRec,
+    /// Every variable by name ([`var_tensors`]).
+    pub weights: std::collections::BTreeMap<String, Tensor>,
+    /// [`SasRec::item_table`] of the best weights.
+    pub table: Tensor,
+}
+
+impl TrainedRun {
+    /// Loads `run`'s best checkpoint, refusing a run trained on another catalog size.
+    pub fn load(run: &Path, num_items: usize) -> Result<Self> {
+        let dir = RunDir(run.to_path_buf());
+        let state = dir.read_state()?;
+        if state.model.num_items != num_items {
+            bail!(
+                "{} was trained on {} items but the data has {num_items}: wrong --data or --data-set?",
+                run.display(),
+                state.model.num_items
+            );
+        }
+        let (varmap, model) = load_model(&state.model, &dir.best(), &Device::Cpu)?;
+        let table = model.item_table(&ItemFeatures::none())?;
+        Ok(TrainedRun {
+            weights: var_tensors(&varmap),
+            state,
+            model,
+            table,
+        })
+    }
+
+    /// What a bundle export needs, with the catalog's ids and popularity order.
+    pub fn export_parts<'a>(
+        &'a self,
+        item_ids: &'a [String],
+        popularity_order: &'a [u32],
+    ) -> edgerec::model::serving::ExportParts<'a> {
+        edgerec::model::serving::ExportParts {
+            config: &self.state.model,
+            weights: &self.weights,
+            item_table: &self.table,
+            item_ids,
+            popularity_order,
+        }
+    }
 }
 
 pub fn new_model(cfg: &SasRecConfig, device: &Device) -> Result<(VarMap, SasRec)> {
@@ -475,11 +532,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         best_score: f64::NEG_INFINITY,
     };
     if resume && run.state().exists() {
-        let saved: TrainState = serde_json::from_str(
-            &std::fs::read_to_string(run.state())
-                .with_context(|| format!("cannot read {}", run.state().display()))?,
-        )
-        .with_context(|| format!("{} is not a training state", run.state().display()))?;
+        let saved = run.read_state()?;
         if saved.config != *config || saved.model != model_cfg {
             bail!(
                 "{} was trained with another configuration; use a new --out or the same config",
@@ -578,8 +631,8 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         }
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
-        // No validation cases (training on every session): each epoch is the best so far, so
-        // the last one is the model.
+        // No validation cases (training on every session): each epoch scores its own number,
+        // so each is the best so far and the last one is the model.
         let (metrics, score) = if validation.is_empty() {
             (Default::default(), epoch as f64)
         } else {
@@ -609,10 +662,13 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
             seconds: started.elapsed().as_secs_f64(),
             sequences_per_second: sequences as f64 / train_seconds,
         };
+        let validated = match log.validation.is_empty() {
+            true => "no validation".to_string(),
+            false => format!("validation {} {score:.3}", tc.select_by),
+        };
         tracing::info!(
-            "epoch {epoch}: loss {:.4}, validation {} {score:.3}, {:.0} sequences/s, {:.0} s",
+            "epoch {epoch}: loss {:.4}, {validated}, {:.0} sequences/s, {:.0} s",
             log.train_loss,
-            tc.select_by,
             log.sequences_per_second,
             log.seconds
         );

@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use anyhow::{bail, Context, Result};
-use candle_core::{Device, Tensor};
+use anyhow::{Context, Result};
+use candle_core::Tensor;
 use clap::Args;
 use edgerec::model::serving::{export, ExportParts};
-use edgerec::model::{Compute, ItemFeatures, QuantPolicy, ServingModel, StoredTensor};
+use edgerec::model::{Compute, QuantPolicy, ServingModel, StoredTensor};
 use edgerec::{Bundle, BundleSigner};
 use serde::{Deserialize, Serialize};
 
-use super::{load_model, rank_cases, RunDir, TrainState};
+use super::{rank_cases, TrainedRun};
 use crate::ranking::protocol::{Benchmark, DataSetKind};
 use crate::record;
 
@@ -234,39 +234,11 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
         None => None,
     };
 
-    let run = RunDir(args.run.clone());
-    let state: TrainState =
-        serde_json::from_str(&std::fs::read_to_string(run.state()).with_context(|| {
-            format!(
-                "cannot read {}: is --run a training run?",
-                run.state().display()
-            )
-        })?)?;
-    let cfg = state.model.clone();
-    let dir = args
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("data").join(args.data_set.name()));
-    let bench = Benchmark::load(args.data_set, &dir)?;
-    if bench.items.len() != cfg.num_items {
-        bail!(
-            "the run was trained on {} items but {} has {}: wrong --data or --data-set?",
-            cfg.num_items,
-            dir.display(),
-            bench.items.len()
-        );
-    }
-    let (varmap, model) = load_model(&cfg, &run.best(), &Device::Cpu)?;
-    let table = model.item_table(&ItemFeatures::none())?;
-    let weights = super::var_tensors(&varmap);
-    let popularity_order = popularity_order(&bench.validation.train, cfg.num_items);
-    let parts = ExportParts {
-        config: &cfg,
-        weights: &weights,
-        item_table: &table,
-        item_ids: &bench.items,
-        popularity_order: &popularity_order,
-    };
+    let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
+    let run = TrainedRun::load(&args.run, bench.items.len())?;
+    let (state, model, table) = (&run.state, &run.model, &run.table);
+    let popularity_order = popularity_order(&bench.validation.train, state.model.num_items);
+    let parts = run.export_parts(&bench.items, &popularity_order);
 
     let cases = match args.test_cases {
         Some(n) => crate::ranking::run::sample_cases(&bench.test.cases, n, state.config.train.seed),
@@ -278,7 +250,7 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
         let ranks = rank_cases(model, table, &cases, 20, bench.include_seen, what)?;
         Ok(c.summarize(&ranks, &cutoffs))
     };
-    let trained_metrics = score(&model, &table, "trained f32")?;
+    let trained_metrics = score(model, table, "trained f32")?;
     let compute = args.compute.compute();
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let validation: Vec<(String, f64)> = state

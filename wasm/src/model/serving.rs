@@ -36,7 +36,7 @@ pub const SASREC_KIND: &str = "sasrec";
 struct SasRecParams {
     config: SasRecConfig,
     policy: QuantPolicy,
-    /// Read by the engine, which blends V-SKNN with the transformer ([`crate::SessionBlend`]).
+    /// How the engine blends V-SKNN with the transformer ([`ServingModel::session_blend`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     session_knn: Option<crate::SessionBlend>,
 }
@@ -128,6 +128,8 @@ pub struct ServingModel {
     pub popularity_order: Vec<u32>,
     pub policy: QuantPolicy,
     pub compute: Compute,
+    /// `model_params.session_knn`, as read (the engine checks it and loads the session index).
+    pub session_blend: Option<crate::SessionBlend>,
     /// Item id -> index, made on first use: the engine keeps its own, so serving through it
     /// never builds this one.
     index_of: std::sync::OnceLock<HashMap<String, u32>>,
@@ -220,6 +222,7 @@ impl ServingModel {
             popularity_order,
             policy: params.policy,
             compute,
+            session_blend: params.session_knn,
             index_of: std::sync::OnceLock::new(),
         })
     }
