@@ -50,6 +50,7 @@ fn the_hybrid_bundle_blends_v_sknn_with_weights_chosen_on_validation() {
         policy: "q8".into(),
         weights: vec![0.0, 2.0],
         seen_weights: vec![0.0, 5.0],
+        vote_exponents: vec![1.0, 2.0],
         neighbours: 200,
         sample_size: 2000,
         idf_weight: 5.0,
@@ -66,10 +67,11 @@ fn the_hybrid_bundle_blends_v_sknn_with_weights_chosen_on_validation() {
         (served.model.as_str(), hybrid.model.as_str()),
         ("sasrec-served", "hybrid")
     );
-    // Every pair of weights was tried; the sample's tiny transformer gains from the neighbours.
+    // Every pair of weights was tried with each exponent; the sample's tiny transformer gains
+    // from the neighbours.
     assert_eq!(
         hybrid.config["tuning"]["tried"].as_array().unwrap().len(),
-        4
+        8
     );
     assert!(hybrid.config["blend"]["weight"].as_f64().unwrap() > 0.0);
     assert!(

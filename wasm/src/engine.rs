@@ -206,10 +206,11 @@ impl Engine {
     /// The same engine with other blend weights (0 and 0: the transformer's order); for
     /// choosing them on validation. The index is shared, not copied. No change without one.
     #[cfg(feature = "model")]
-    pub fn with_blend_weights(mut self, weight: f64, seen_weight: f64) -> Self {
+    pub fn with_blend_weights(mut self, weight: f64, seen_weight: f64, vote_exponent: f64) -> Self {
         if let Some((_, blend)) = &mut self.blend {
             blend.weight = weight;
             blend.seen_weight = seen_weight;
+            blend.vote_exponent = vote_exponent;
         }
         self
     }
@@ -668,7 +669,7 @@ impl Engine {
         let mut scored = match &self.blend {
             Some((_, blend)) => {
                 let history: Vec<u32> = session.iter().map(|s| s.0).collect();
-                BlendInputs::new(&candidates, &votes, &history)
+                BlendInputs::new(&candidates, &votes, &history, blend.vote_exponent)
                     .blended(blend.weight, blend.seen_weight)
             }
             None => candidates,
@@ -750,13 +751,20 @@ impl Engine {
         include_seen: bool,
     ) -> Option<BlendInputs> {
         #[cfg(feature = "model")]
-        if let (Some(ranker), Some(_), false) = (&self.ranker, &self.blend, history.is_empty()) {
+        if let (Some(ranker), Some((_, blend)), false) =
+            (&self.ranker, &self.blend, history.is_empty())
+        {
             let (request, session) = evaluation_request(history, k, include_seen);
             let allowed = self.allowed(&request.filters).expect("no filters");
             let (candidates, votes) = self
                 .model_candidates(&ranker.0, &request, &allowed, &session)
                 .expect("the transformer answers");
-            return Some(BlendInputs::new(&candidates, &votes, history));
+            return Some(BlendInputs::new(
+                &candidates,
+                &votes,
+                history,
+                blend.vote_exponent,
+            ));
         }
         let _ = (history, k, include_seen);
         None
@@ -980,7 +988,8 @@ fn evaluation_request(
 
 /// What the blend of one request combines, computed once: each candidate's softmax
 /// probability among the candidates (edgerec's `exp`, summed in candidate order), its share of
-/// all the neighbours' votes, and whether it is in the session.
+/// all the neighbours' votes (each raised to the blend's exponent, by libm's `pow`, so every
+/// platform agrees), and whether it is in the session.
 #[derive(Debug, Clone)]
 pub struct BlendInputs {
     items: Vec<u32>,
@@ -990,9 +999,14 @@ pub struct BlendInputs {
 }
 
 impl BlendInputs {
-    /// From the candidates' exact transformer scores, the votes (ascending by item) and the
-    /// session's items.
-    pub fn new(candidates: &[(u32, f32)], votes: &[(u32, f64)], history: &[u32]) -> Self {
+    /// From the candidates' exact transformer scores, the votes (ascending by item), the
+    /// session's items and [`crate::SessionBlend::vote_exponent`].
+    pub fn new(
+        candidates: &[(u32, f32)],
+        votes: &[(u32, f64)],
+        history: &[u32],
+        vote_exponent: f64,
+    ) -> Self {
         let max = candidates
             .iter()
             .map(|s| s.1)
@@ -1002,9 +1016,13 @@ impl BlendInputs {
             .map(|s| crate::kernels::float::exp(s.1 - max))
             .collect();
         let z: f64 = exps.iter().map(|&e| e as f64).sum();
-        let total: f64 = votes.iter().map(|v| v.1).sum();
+        let power = |v: f64| match vote_exponent {
+            1.0 => v,
+            e => libm::pow(v, e),
+        };
+        let total: f64 = votes.iter().map(|v| power(v.1)).sum();
         let share = |j: u32| match votes.binary_search_by_key(&j, |v| v.0) {
-            Ok(at) if total > 0.0 => votes[at].1 / total,
+            Ok(at) if total > 0.0 => power(votes[at].1) / total,
             _ => 0.0,
         };
         BlendInputs {
@@ -1720,6 +1738,24 @@ mod model_tests {
         assert_eq!(e.recommend(&seen).unwrap().items.len(), 40);
     }
 
+    #[test]
+    fn the_vote_exponent_flattens_or_sharpens_the_neighbours_shares() {
+        // Item 1 has 9 votes, item 2 has 1, item 3 none; equal transformer scores.
+        let candidates = [(1, 0.0), (2, 0.0), (3, 0.0)];
+        let votes = [(1, 9.0), (2, 1.0)];
+        let shares = |e: f64| -> Vec<f32> {
+            let blended = BlendInputs::new(&candidates, &votes, &[], e).blended(1.0, 1.0);
+            blended.iter().map(|c| c.1 - 1.0 / 3.0).collect()
+        };
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
+        assert!(close(&shares(1.0), &[0.9, 0.1, 0.0]), "{:?}", shares(1.0));
+        assert!(close(&shares(2.0), &[81.0 / 82.0, 1.0 / 82.0, 0.0]));
+        assert!(close(&shares(0.5), &[0.75, 0.25, 0.0]), "{:?}", shares(0.5));
+        // Towards 0, every voted item alike; an unvoted one still gets nothing.
+        let flat = shares(1e-9);
+        assert!(close(&flat, &[0.5, 0.5, 0.0]), "{flat:?}");
+    }
+
     /// Sessions where item 7 always follows item 1 (and item 2 sometimes does).
     fn sessions() -> Vec<Vec<u32>> {
         let mut s: Vec<Vec<u32>> = (0..30).map(|i| vec![1, 7, 10 + i % 20]).collect();
@@ -1751,7 +1787,7 @@ mod model_tests {
         assert_eq!(
             heavy
                 .clone()
-                .with_blend_weights(0.0, 0.0)
+                .with_blend_weights(0.0, 0.0, 1.0)
                 .recommend(&history)
                 .unwrap(),
             z
@@ -1784,6 +1820,23 @@ mod model_tests {
             "neighbours is 0",
         );
         refused(&|p| p["session_knn"]["blend"] = 1.into(), "unknown field");
+        refused(
+            &|p| p["session_knn"]["vote_exponent"] = 0.into(),
+            "vote_exponent must be in (0, 8]",
+        );
+        // A bundle from before the exponent existed shares the votes as they are.
+        let before = rebuilt(
+            &bytes,
+            |p, _| {
+                p["session_knn"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("vote_exponent");
+            },
+            |_, _| {},
+        );
+        let engine = Engine::from_bundle(&before).unwrap();
+        assert_eq!(engine.session_blend().unwrap().1.vote_exponent, 1.0);
         let truncated = rebuilt(
             &bytes,
             |_, _| {},

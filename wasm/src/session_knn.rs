@@ -95,22 +95,32 @@ pub const SESSION_BLEND_PARAM: &str = "session_knn";
 /// How the engine blends V-SKNN with the transformer: a candidate's score is its transformer
 /// probability (softmax over the candidates re-scored) plus a weight times its share of the
 /// neighbours' votes: `weight` for items new to the session, `seen_weight` for items in it
-/// (re-views, whose odds the neighbours and the transformer judge differently). Both are
-/// chosen on validation by `edgerec-train hybrid`.
+/// (re-views, whose odds the neighbours and the transformer judge differently). A vote share is
+/// `votes^vote_exponent` over the sum of all of them: above 1 the neighbours' favourites stand
+/// out more (their votes are summed similarities, not probabilities). All three are chosen on
+/// validation by `edgerec-train hybrid`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionBlend {
     pub knn: KnnConfig,
     pub weight: f64,
     pub seen_weight: f64,
+    /// 1 when absent (bundles written before it existed).
+    #[serde(default = "SessionBlend::linear_votes")]
+    pub vote_exponent: f64,
 }
 
 /// Limits a bundle's blend may declare: far above useful settings, low enough that a request
 /// stays bounded.
 pub const MAX_NEIGHBOURS: usize = 10_000;
 pub const MAX_SAMPLE_SIZE: usize = 1_000_000;
+pub const MAX_VOTE_EXPONENT: f64 = 8.0;
 
 impl SessionBlend {
+    fn linear_votes() -> f64 {
+        1.0
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         let k = &self.knn;
         if k.neighbours == 0 || k.neighbours > MAX_NEIGHBOURS {
@@ -137,6 +147,12 @@ impl SessionBlend {
             if !(w.is_finite() && w >= 0.0) {
                 return Err(format!("{name} must be finite and >= 0, got {w}"));
             }
+        }
+        let e = self.vote_exponent;
+        if !(e > 0.0 && e <= MAX_VOTE_EXPONENT) {
+            return Err(format!(
+                "vote_exponent must be in (0, {MAX_VOTE_EXPONENT}], got {e}"
+            ));
         }
         Ok(())
     }

@@ -41,11 +41,20 @@ pub struct HybridArgs {
     #[arg(long, default_value = "q8")]
     pub policy: String,
     /// Blend weights of items new to the session tried on validation.
-    #[arg(long, value_delimiter = ',', default_value = "0,0.5,1,1.5,2,3,5")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,0.5,1,1.5,2,3,5,8,13,21,34"
+    )]
     pub weights: Vec<f64>,
     /// Blend weights of items already in the session (re-views) tried with each of --weights.
-    #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,5,8,13,21")]
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,5,8,13,21,34,55")]
     pub seen_weights: Vec<f64>,
+    /// Exponents of the neighbours' votes tried with each pair of weights (1: shares of the
+    /// summed similarities as they are; towards 0, every voted item alike). On DIGINETICA
+    /// validation below 1 won and above 1 lost (`RESULTS.md`).
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.25,0.5,1")]
+    pub vote_exponents: Vec<f64>,
     /// V-SKNN neighbours (default: the choice of `baselines` on DIGINETICA validation).
     #[arg(long, default_value_t = 200)]
     pub neighbours: usize,
@@ -53,8 +62,9 @@ pub struct HybridArgs {
     pub sample_size: usize,
     #[arg(long, default_value_t = 5.0)]
     pub idf_weight: f64,
-    /// Validation cases the weight is chosen on (seeded subset).
-    #[arg(long, default_value_t = 10_000)]
+    /// Validation cases the weights are chosen on (a seeded subset; 0: all of them, the
+    /// default, as the flat optimum needs every case to tell its neighbours apart).
+    #[arg(long, default_value_t = 0)]
     pub validation_cases: usize,
     /// The validation metric that picks the weight.
     #[arg(long, default_value = "MRR@20")]
@@ -121,12 +131,13 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
         select_by: args.select_by.clone(),
     };
 
-    // The weight, on validation.
+    // The weights, on validation.
     let validation_run = args.validation_run.as_ref().unwrap_or(&args.run);
     let blend = SessionBlend {
         knn,
         weight: 0.0,
         seen_weight: 0.0,
+        vote_exponent: 1.0,
     };
     let bytes = hybrid_bundle(
         &bench,
@@ -139,56 +150,68 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
     let engine = Engine::from_bundle(&bytes)?;
     let cases = sample_cases(
         &bench.validation.cases,
-        args.validation_cases,
+        match args.validation_cases {
+            0 => usize::MAX,
+            n => n,
+        },
         settings.seed,
     );
-    // The transformer and the neighbours run once per case; each pair of weights only
-    // re-blends their outputs, through the engine's own blend.
     let max_k = settings.cutoffs.iter().copied().max().unwrap_or(20);
-    let bar = crate::progress::bar(cases.len() as u64, "validation candidates");
-    let inputs = crate::stats::parallel_map(cases.len(), |i| {
-        bar.inc(1);
-        engine.blend_inputs(&cases[i].history, max_k, bench.include_seen)
-    });
-    bar.finish_and_clear();
     let mut tried = Vec::new();
-    let mut best: Option<(f64, (f64, f64))> = None;
-    for &weight in &args.weights {
-        for &seen_weight in &args.seen_weights {
-            let ranks: Vec<_> = inputs
-                .iter()
-                .zip(&cases)
-                .map(|(input, case)| {
-                    let input = input.as_ref()?;
-                    let blended = input.blended(weight, seen_weight);
-                    let (_, score) = *blended.iter().find(|c| c.0 == case.target)?;
-                    let better = blended
-                        .iter()
-                        .filter(|c| c.1 > score || (c.1 == score && c.0 < case.target))
-                        .count();
-                    (better < max_k).then_some(better as u32)
-                })
-                .collect();
-            let metrics = bench.convention.summarize(&ranks, &settings.cutoffs);
-            let score = *metrics
-                .get(&args.select_by)
-                .with_context(|| format!("--select-by `{}` is not a metric", args.select_by))?;
-            tracing::debug!(
-                "weights {weight}/{seen_weight}: validation {} {score:.3}",
-                args.select_by
-            );
-            if best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, (weight, seen_weight)));
+    let mut best: Option<(f64, (f64, f64, f64))> = None;
+    for &vote_exponent in &args.vote_exponents {
+        // The transformer and the neighbours run once per case and exponent; each pair of
+        // weights only re-blends their outputs, through the engine's own blend.
+        let engine = engine.clone().with_blend_weights(0.0, 0.0, vote_exponent);
+        let bar = crate::progress::bar(
+            cases.len() as u64,
+            &format!("validation candidates, vote exponent {vote_exponent}"),
+        );
+        let inputs = crate::stats::parallel_map(cases.len(), |i| {
+            bar.inc(1);
+            engine.blend_inputs(&cases[i].history, max_k, bench.include_seen)
+        });
+        bar.finish_and_clear();
+        for &weight in &args.weights {
+            for &seen_weight in &args.seen_weights {
+                let ranks: Vec<_> = inputs
+                    .iter()
+                    .zip(&cases)
+                    .map(|(input, case)| {
+                        let input = input.as_ref()?;
+                        let blended = input.blended(weight, seen_weight);
+                        let (_, score) = *blended.iter().find(|c| c.0 == case.target)?;
+                        let better = blended
+                            .iter()
+                            .filter(|c| c.1 > score || (c.1 == score && c.0 < case.target))
+                            .count();
+                        (better < max_k).then_some(better as u32)
+                    })
+                    .collect();
+                let metrics = bench.convention.summarize(&ranks, &settings.cutoffs);
+                let score = *metrics
+                    .get(&args.select_by)
+                    .with_context(|| format!("--select-by `{}` is not a metric", args.select_by))?;
+                tracing::debug!(
+                    "weights {weight}/{seen_weight}, vote exponent {vote_exponent}: validation {} {score:.3}",
+                    args.select_by
+                );
+                if best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, (weight, seen_weight, vote_exponent)));
+                }
+                tried.push(json!({
+                    "weight": weight,
+                    "seen_weight": seen_weight,
+                    "vote_exponent": vote_exponent,
+                    "validation": metrics,
+                }));
             }
-            tried.push(
-                json!({ "weight": weight, "seen_weight": seen_weight, "validation": metrics }),
-            );
         }
     }
-    let (best_score, (weight, seen_weight)) =
-        best.context("--weights or --seen-weights is empty")?;
+    let (best_score, (weight, seen_weight, vote_exponent)) =
+        best.context("--weights, --seen-weights or --vote-exponents is empty")?;
     tracing::info!(
-        "chosen on validation: weight {weight}, seen_weight {seen_weight} ({} {best_score:.3})",
+        "chosen on validation: weight {weight}, seen_weight {seen_weight}, vote exponent {vote_exponent} ({} {best_score:.3})",
         args.select_by
     );
 
@@ -198,6 +221,7 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
         knn,
         weight,
         seen_weight,
+        vote_exponent,
     };
     let bytes = hybrid_bundle(
         &bench,
@@ -219,10 +243,12 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
     };
     let mut records = Vec::new();
     for (model, weights) in [
-        ("sasrec-served", (0.0, 0.0)),
-        ("hybrid", (weight, seen_weight)),
+        ("sasrec-served", (0.0, 0.0, 1.0)),
+        ("hybrid", (weight, seen_weight, vote_exponent)),
     ] {
-        let engine = engine.clone().with_blend_weights(weights.0, weights.1);
+        let engine = engine
+            .clone()
+            .with_blend_weights(weights.0, weights.1, weights.2);
         let result = evaluate(&engine, &test, &bench, &settings, model);
         let record = RunRecord {
             data: bench.data.clone(),
@@ -239,7 +265,7 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
                 "run": args.run.display().to_string(),
                 "validation_run": validation_run.display().to_string(),
                 "policy": policy.name,
-                "blend": SessionBlend { knn, weight: weights.0, seen_weight: weights.1 },
+                "blend": SessionBlend { knn, weight: weights.0, seen_weight: weights.1, vote_exponent: weights.2 },
                 "tuning": { "selected_by": args.select_by, "validation_cases": cases.len(), "tried": tried },
             }),
             metrics: result.metrics,

@@ -98,6 +98,7 @@ pub fn hybrid_bundle(policy: &str, sessions: &[Vec<u32>], weight: f64) -> Vec<u8
         },
         weight,
         seen_weight: weight,
+        vote_exponent: 1.0,
     };
     crate::SessionKnn::train(sessions, 40, blend.knn).write_sections(&mut w);
     w.model_param(
