@@ -203,8 +203,8 @@ impl Engine {
             .map(|(knn, blend)| (knn.as_ref(), blend))
     }
 
-    /// The same engine with other blend weights (0 and 0: the transformer's order); for
-    /// choosing them on validation. The index is shared, not copied. No change without one.
+    /// The same engine with other blend weights (0 and 0: the transformer's order) and vote
+    /// exponent; for choosing them on validation. The index is shared, not copied. No change without one.
     #[cfg(feature = "model")]
     pub fn with_blend_weights(mut self, weight: f64, seen_weight: f64, vote_exponent: f64) -> Self {
         if let Some((_, blend)) = &mut self.blend {
