@@ -171,33 +171,7 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     let c = bench.convention;
     let mut curves = c.curves(&ranks, curve_max_k);
     let history = &trained.state.history;
-    let select = &config.train.select_by;
-    curves.push(Curve {
-        name: "training".into(),
-        x_label: "epoch".into(),
-        y_label: format!("train loss / validation {select}"),
-        series: vec![
-            Series {
-                name: "train loss".into(),
-                points: history
-                    .iter()
-                    .map(|e| (e.epoch as f64, e.train_loss))
-                    .collect(),
-            },
-            Series {
-                name: format!("validation {select}"),
-                points: history
-                    .iter()
-                    .map(|e| {
-                        (
-                            e.epoch as f64,
-                            e.validation.get(select).copied().unwrap_or(f64::NAN),
-                        )
-                    })
-                    .collect(),
-            },
-        ],
-    });
+    curves.push(training_curve(history, &config.train.select_by));
     // The final model (every training session) is recorded beside the validated run.
     let model_name = if args.all_sessions {
         "sasrec-all-sessions"
@@ -257,4 +231,72 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         tracing::info!("wrote {}", path.display());
     }
     Ok(record)
+}
+
+/// The training-curve plot of a run: train loss per epoch, and the validation metric of the
+/// epochs that were validated (none when training on every session: a missing point, not a
+/// NaN, which JSON cannot hold and the report could not read back).
+fn training_curve(history: &[super::EpochLog], select: &str) -> Curve {
+    let validated: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|e| Some((e.epoch as f64, *e.validation.get(select)?)))
+        .collect();
+    let mut series = vec![Series {
+        name: "train loss".into(),
+        points: history
+            .iter()
+            .map(|e| (e.epoch as f64, e.train_loss))
+            .collect(),
+    }];
+    if !validated.is_empty() {
+        series.push(Series {
+            name: format!("validation {select}"),
+            points: validated,
+        });
+    }
+    Curve {
+        name: "training".into(),
+        x_label: "epoch".into(),
+        y_label: match series.len() {
+            1 => "train loss".into(),
+            _ => format!("train loss / validation {select}"),
+        },
+        series,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seqrec::EpochLog;
+
+    fn epoch(epoch: usize, validation: &[(&str, f64)]) -> EpochLog {
+        EpochLog {
+            epoch,
+            steps: 10,
+            train_loss: 5.0 - epoch as f64,
+            validation: validation
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            seconds: 1.0,
+            sequences_per_second: 100.0,
+        }
+    }
+
+    #[test]
+    fn an_unvalidated_run_plots_its_loss_only_and_its_record_reads_back() {
+        let curve = training_curve(&[epoch(1, &[]), epoch(2, &[])], "MRR@20");
+        assert_eq!(curve.series.len(), 1);
+        assert_eq!(curve.series[0].points, vec![(1.0, 4.0), (2.0, 3.0)]);
+        let json = serde_json::to_string(&curve).unwrap();
+        assert_eq!(serde_json::from_str::<Curve>(&json).unwrap(), curve);
+
+        let curve = training_curve(
+            &[epoch(1, &[("MRR@20", 15.0)]), epoch(2, &[("MRR@20", 16.5)])],
+            "MRR@20",
+        );
+        assert_eq!(curve.series[1].name, "validation MRR@20");
+        assert_eq!(curve.series[1].points, vec![(1.0, 15.0), (2.0, 16.5)]);
+    }
 }
