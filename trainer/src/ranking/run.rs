@@ -231,6 +231,11 @@ fn tune_knn(
     (chosen, tuning)
 }
 
+/// [`sample_cases`], where `n` = 0 (a configuration's "no limit") keeps every case.
+pub fn sample_cases_or_all(cases: &[Case], n: usize, seed: u64) -> Vec<Case> {
+    sample_cases(cases, if n == 0 { usize::MAX } else { n }, seed)
+}
+
 /// At most `n` cases, chosen at random with `seed`, in their original order.
 pub fn sample_cases(cases: &[Case], n: usize, seed: u64) -> Vec<Case> {
     if cases.len() <= n {

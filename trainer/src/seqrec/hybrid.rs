@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::TrainedRun;
 use crate::ranking::protocol::{Benchmark, DataSetKind};
-use crate::ranking::run::{evaluate, sample_cases, EvalSettings};
+use crate::ranking::run::{evaluate, sample_cases, sample_cases_or_all, EvalSettings};
 use crate::record::{self, RunRecord};
 
 #[derive(Debug, Args)]
@@ -108,6 +108,24 @@ pub fn hybrid_bundle(
     Ok(writer.finish())
 }
 
+/// The target's 0-based rank in a case's blend with these weights (ties broken by item index,
+/// as the engine sorts), or `None` outside the top `max_k` or the candidates.
+fn blended_rank(
+    input: &edgerec::BlendInputs,
+    target: u32,
+    weight: f64,
+    seen_weight: f64,
+    max_k: usize,
+) -> Option<u32> {
+    let blended = input.blended(weight, seen_weight);
+    let (_, score) = *blended.iter().find(|c| c.0 == target)?;
+    let better = blended
+        .iter()
+        .filter(|c| c.1 > score || (c.1 == score && c.0 < target))
+        .count();
+    (better < max_k).then_some(better as u32)
+}
+
 pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
     let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
     let policy = QuantPolicy::builtin(&args.policy)
@@ -148,12 +166,9 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
         created_at.clone(),
     )?;
     let engine = Engine::from_bundle(&bytes)?;
-    let cases = sample_cases(
+    let cases = sample_cases_or_all(
         &bench.validation.cases,
-        match args.validation_cases {
-            0 => usize::MAX,
-            n => n,
-        },
+        args.validation_cases,
         settings.seed,
     );
     let max_k = settings.cutoffs.iter().copied().max().unwrap_or(20);
@@ -178,14 +193,7 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
                     .iter()
                     .zip(&cases)
                     .map(|(input, case)| {
-                        let input = input.as_ref()?;
-                        let blended = input.blended(weight, seen_weight);
-                        let (_, score) = *blended.iter().find(|c| c.0 == case.target)?;
-                        let better = blended
-                            .iter()
-                            .filter(|c| c.1 > score || (c.1 == score && c.0 < case.target))
-                            .count();
-                        (better < max_k).then_some(better as u32)
+                        blended_rank(input.as_ref()?, case.target, weight, seen_weight, max_k)
                     })
                     .collect();
                 let metrics = bench.convention.summarize(&ranks, &settings.cutoffs);

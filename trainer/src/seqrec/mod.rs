@@ -567,15 +567,8 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         warmup_steps: tc.warmup_steps.min(total_steps / 2),
         final_lr_fraction: tc.final_lr_fraction,
     };
-    let validation = crate::ranking::run::sample_cases(
-        validation,
-        if tc.validation_cases == 0 {
-            usize::MAX
-        } else {
-            tc.validation_cases
-        },
-        tc.seed,
-    );
+    let validation =
+        crate::ranking::run::sample_cases_or_all(validation, tc.validation_cases, tc.seed);
     tracing::info!(
         windows = windows.len(),
         steps_per_epoch,
