@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use edgerec::{
-    BundleWriter, Catalog, CatalogEntry, CovisitModel, CovisitParams, CATEGORY_SEPARATOR,
+use edgerec::training::{
+    BundleWriter, CatalogEntry, CovisitModel, CovisitParams, CATEGORY_SEPARATOR,
 };
+use edgerec::Catalog;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -27,14 +27,14 @@ pub fn evaluate(engine: &Engine, cases: &[TestCase], k: usize) -> RankingMetrics
     let known: Vec<Case> = cases
         .iter()
         .filter_map(|case| {
-            let Some(target) = engine.item_index(&case.next) else {
+            let Some(target) = engine.items().index(&case.next) else {
                 unknown_targets += 1;
                 return None;
             };
             let history = case
                 .prefix
                 .iter()
-                .filter_map(|id| engine.item_index(id))
+                .filter_map(|id| engine.items().index(id))
                 .collect();
             Some(Case { history, target })
         })

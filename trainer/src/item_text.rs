@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
-use edgerec::model::{Compute, TextEmbedder};
-use edgerec::TextIndex;
+use edgerec::training::model::{Compute, TextEmbedder};
+use edgerec::training::TextIndex;
 
 use crate::events::CatalogItem;
 use crate::progress;
@@ -37,7 +37,9 @@ fn embed_all(
     one_by_one: bool,
 ) -> Result<Vec<Vec<f32>>> {
     let bar = progress::bar(texts.len() as u64, what);
-    let chunks: Vec<&[&str]> = texts.chunks(edgerec::model::text::EMBED_BATCH).collect();
+    let chunks: Vec<&[&str]> = texts
+        .chunks(edgerec::training::model::text::EMBED_BATCH)
+        .collect();
     let embedded = crate::stats::parallel_map(chunks.len(), |c| {
         let rows = if one_by_one {
             chunks[c].iter().map(|t| encoder.embed_one(t)).collect()

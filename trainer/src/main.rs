@@ -288,17 +288,20 @@ fn run(command: Command) -> Result<()> {
                     edgerec::TrustedKey::from_hex(&text)
                 })
                 .transpose()?;
-            let parsed = edgerec::Bundle::parse_trusted(&bytes, trusted.as_ref())
+            let parsed = edgerec::training::Bundle::parse_trusted(&bytes, trusted.as_ref())
                 .with_context(|| format!("{} is not a usable bundle", bundle.display()))?;
             // Load the model too: the manifest must match the sections and weights.
             match parsed.manifest.model_kind.as_str() {
-                edgerec::model::SASREC_KIND => {
-                    edgerec::model::ServingModel::from_bundle(&parsed, Default::default())
+                edgerec::training::model::SASREC_KIND => {
+                    edgerec::training::model::ServingModel::from_bundle(&parsed, Default::default())
                         .map(drop)?
                 }
-                edgerec::model::TEXT_ENCODER_KIND => {
-                    edgerec::model::TextEncoderModel::from_bundle(&parsed, Default::default())
-                        .map(drop)?
+                edgerec::training::model::TEXT_ENCODER_KIND => {
+                    edgerec::training::model::TextEncoderModel::from_bundle(
+                        &parsed,
+                        Default::default(),
+                    )
+                    .map(drop)?
                 }
                 _ => Engine::from_bundle(&bytes).map(drop)?,
             }
@@ -313,7 +316,7 @@ fn run(command: Command) -> Result<()> {
         Command::Keygen { out } => {
             let mut secret = [0u8; 32];
             getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            let signer = edgerec::BundleSigner::from_bytes(&secret);
+            let signer = edgerec::training::BundleSigner::from_bytes(&secret);
             let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
             let key_path = out.with_extension("key");
             let pub_path = out.with_extension("pub");
@@ -340,7 +343,7 @@ fn run(command: Command) -> Result<()> {
                 fs::read(&bundle).with_context(|| format!("cannot read {}", bundle.display()))?;
             let text = fs::read_to_string(&key)
                 .with_context(|| format!("cannot read {}", key.display()))?;
-            let signer = edgerec::BundleSigner::from_hex(&text)?;
+            let signer = edgerec::training::BundleSigner::from_hex(&text)?;
             let signed = signer.sign(&bytes)?;
             let out = out.unwrap_or(bundle);
             write_file(&out, &signed)?;

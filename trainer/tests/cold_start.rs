@@ -77,10 +77,10 @@ fn a_catalog_bundle_with_item_text_serves_text_neighbours() {
     let index = engine.text_index().expect("item text vectors");
     assert_eq!(index.dim(), 384);
     // An item with text: its neighbours by text share its category.
-    let item = engine.model().item_ids().iter().position(|id| {
+    let item = engine.items().ids().iter().position(|id| {
         engine.item(id).and_then(|i| i.category).as_deref() == Some("electronics.smartphone")
     });
-    let id = engine.model().item_ids()[item.unwrap()].clone();
+    let id = engine.items().ids()[item.unwrap()].clone();
     let like = engine.similar(&SimilarRequest::new(&id, 50)).unwrap();
     let texts: Vec<_> = like
         .items

@@ -4,7 +4,7 @@
 
 mod common;
 
-use edgerec::{Bundle, BundleSigner};
+use edgerec::training::{Bundle, BundleSigner};
 use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
 use edgerec_trainer::seqrec::quantize::{run_quantize, ComputeArg, QuantizeArgs};
 
@@ -85,7 +85,7 @@ fn engine_retrieval_matches_exact_scoring(bytes: &[u8], bench: &Benchmark) {
         .transformer()
         .expect("a sasrec bundle has a transformer");
     assert!(
-        bench.items.len() > 10 * edgerec::RERANK_CANDIDATES,
+        bench.items.len() > 10 * edgerec::training::RERANK_CANDIDATES,
         "the catalog is large enough for retrieval to matter"
     );
     let (mut same_top20, mut cases) = (0, 0);

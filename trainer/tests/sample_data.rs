@@ -52,12 +52,14 @@ fn bundle_serves_what_was_trained() {
         let history: Vec<u32> = case
             .prefix
             .iter()
-            .filter_map(|id| engine.item_index(id))
+            .filter_map(|id| engine.items().index(id))
             .collect();
-        assert_eq!(
-            model.recommend_indices(&history, 20, true),
-            engine.model().recommend_indices(&history, 20, true)
-        );
+        let trained: Vec<u32> = model
+            .recommend_indices(&history, 20, true)
+            .iter()
+            .map(|s| s.index)
+            .collect();
+        assert_eq!(trained, engine.recommend_indices(&history, 20, true));
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 mod common;
 
 use candle_core::Device;
-use edgerec::model::ItemFeatures;
+use edgerec::training::model::ItemFeatures;
 use edgerec_trainer::ranking::protocol::Benchmark;
 use edgerec_trainer::seqrec::{load_model, mean_loss, TrainConfig, Trained};
 
@@ -30,7 +30,7 @@ fn run(
     )
 }
 
-fn scores(trained: &edgerec::model::SasRec, bench: &Benchmark) -> Vec<f32> {
+fn scores(trained: &edgerec::training::model::SasRec, bench: &Benchmark) -> Vec<f32> {
     let cases = &bench.test.cases[..20];
     let ranks = edgerec_trainer::seqrec::rank_cases(
         trained,

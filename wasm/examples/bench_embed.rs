@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use edgerec::model::{Compute, TextEmbedder};
+use edgerec::{Compute, TextEmbedder};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use edgerec::model::Compute;
+use edgerec::Compute;
 use edgerec::{Engine, LoadOptions, RecommendRequest};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -28,7 +28,7 @@ fn default_k() -> usize {
 }
 
 /// What the user did with an item. Co-visitation scoring weighs each event by its type (see
-/// [`crate::CovisitParams::event_weights`]): a cart or purchase says more than a view.
+/// [`crate::covisit::CovisitParams::event_weights`]): a cart or purchase says more than a view.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
 )]

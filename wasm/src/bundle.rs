@@ -75,6 +75,54 @@ pub struct Manifest {
     pub sections: Vec<SectionEntry>,
 }
 
+/// The kinds of model a bundle can hold (`manifest.model_kind`), each with its own typed
+/// `model_params` (`CovisitParams`, the transformer's and the text encoder's params).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// Item-to-item co-visitation lists with a popularity fallback.
+    Covisit,
+    /// The transformer (sequence and conversion model), optionally with a session-kNN index.
+    SasRec,
+    /// A sentence encoder (BERT) with its tokenizer.
+    TextEncoder,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 3] = [
+        ModelKind::Covisit,
+        ModelKind::SasRec,
+        ModelKind::TextEncoder,
+    ];
+
+    /// The name in the manifest.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Covisit => "covisit",
+            ModelKind::SasRec => "sasrec",
+            ModelKind::TextEncoder => "text-encoder",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Manifest {
+    /// The kind of model the bundle holds; an unknown name is `unsupported_model`.
+    pub fn kind(&self) -> Result<ModelKind, BundleError> {
+        ModelKind::from_name(&self.model_kind).ok_or_else(|| BundleError::UnsupportedModel {
+            found: self.model_kind.clone(),
+        })
+    }
+}
+
 /// A public key the edge trusts: a bundle must be signed by it, or it is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedKey(VerifyingKey);
@@ -559,7 +607,7 @@ fn le_values<T>(name: &str, bytes: &[u8], from: fn([u8; 4]) -> T) -> Result<Vec<
 }
 
 /// Int8 rows stored as two sections, `values` (`rows × dim` bytes) and `scales` (`rows` f32), as
-/// [`crate::Int8Rows`], every value checked: sizes (`shape` names them in the error, e.g.
+/// [`crate::kernels::Int8Rows`], every value checked: sizes (`shape` names them in the error, e.g.
 /// "items x hidden"), scales finite and >= 0, no -128.
 pub(crate) fn int8_rows_sections(
     bundle: &Bundle<'_>,
@@ -567,7 +615,7 @@ pub(crate) fn int8_rows_sections(
     rows: usize,
     dim: usize,
     shape: &str,
-) -> Result<crate::Int8Rows, BundleError> {
+) -> Result<crate::kernels::Int8Rows, BundleError> {
     let bytes = bundle.section(values)?;
     if Some(bytes.len()) != rows.checked_mul(dim) {
         return Err(BundleError::ManifestMismatch(format!(
@@ -598,7 +646,7 @@ pub(crate) fn int8_rows_sections(
             problem: format!("value -128 at {i}; int8 rows use -127..=127"),
         });
     }
-    Ok(crate::Int8Rows {
+    Ok(crate::kernels::Int8Rows {
         dim,
         values: bytes.iter().map(|&b| b as i8).collect(),
         scales: row_scales,

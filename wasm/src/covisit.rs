@@ -11,7 +11,7 @@ use crate::bundle::{f32_bytes, f32_section, u32_bytes, u32_section, Bundle, Bund
 use crate::catalog::Catalog;
 use crate::error::BundleError;
 
-pub const MODEL_KIND: &str = "covisit";
+pub const MODEL_KIND: &str = crate::bundle::ModelKind::Covisit.as_str();
 
 /// How much each event type counts in scoring, relative to a view. Not tuned: the data sets
 /// with a next-item protocol here (DIGINETICA) hold views only, so the defaults are a prior
@@ -28,16 +28,18 @@ pub struct EventWeights {
 
 impl Default for EventWeights {
     fn default() -> Self {
-        EventWeights {
-            view: 1.0,
-            click: 1.0,
-            cart: 2.0,
-            purchase: 2.0,
-        }
+        Self::DEFAULT
     }
 }
 
 impl EventWeights {
+    pub const DEFAULT: EventWeights = EventWeights {
+        view: 1.0,
+        click: 1.0,
+        cart: 2.0,
+        purchase: 2.0,
+    };
+
     pub fn of(&self, kind: EventType) -> f32 {
         match kind {
             EventType::View => self.view,
@@ -60,10 +62,10 @@ pub struct CovisitParams {
 
 impl CovisitParams {
     /// These serving parameters with the default event weights.
-    pub fn new(recency_decay: f32) -> Self {
+    pub const fn new(recency_decay: f32) -> Self {
         CovisitParams {
             recency_decay,
-            event_weights: EventWeights::default(),
+            event_weights: EventWeights::DEFAULT,
         }
     }
 }
@@ -76,6 +78,23 @@ pub struct ScoredItem {
     pub source: Source,
     /// For a popularity fill: the item's place in the popularity order (1 = most popular).
     pub popularity_rank: Option<u32>,
+}
+
+impl ScoredItem {
+    /// An item scored by co-visitation.
+    pub fn covisited(index: u32, score: f32) -> Self {
+        ScoredItem::from_source(index, score, Source::Covisit)
+    }
+
+    /// An item scored by a source that has no popularity rank to give.
+    pub fn from_source(index: u32, score: f32, source: Source) -> Self {
+        ScoredItem {
+            index,
+            score,
+            source,
+            popularity_rank: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -91,10 +110,6 @@ pub struct CovisitModel {
     /// Item attributes for filters, if the bundle has them.
     catalog: Option<Catalog>,
 }
-
-/// What [`CovisitModel::rank_with`] calls between the co-visited items and the popular fill:
-/// (the list so far, the excluded items, the room left).
-pub type Between<'a> = dyn FnMut(&mut Vec<ScoredItem>, &mut [bool], usize) + 'a;
 
 impl CovisitModel {
     /// Builds a model from per-item neighbour lists (each sorted strongest first) and popularity counts.
@@ -199,9 +214,9 @@ impl CovisitModel {
         self.rank(&session, k, include_seen, &|_| true)
     }
 
-    /// Ranks items for a session of (item index, event weight), oldest first: each item's
-    /// neighbour weights count `recency_decay^d` × its event weight. Only items for which
-    /// `allowed` holds are returned, co-visited ones first, then popular ones.
+    /// Ranks items for a session of (item index, event weight), oldest first: co-visited
+    /// items first (see [`Self::covisited`]), then popular ones; only items for which `allowed`
+    /// holds. The engine ranks through its own stages; this is the model alone, for training.
     pub fn rank(
         &self,
         session: &[(u32, f32)],
@@ -209,24 +224,39 @@ impl CovisitModel {
         include_seen: bool,
         allowed: &dyn Fn(u32) -> bool,
     ) -> Vec<ScoredItem> {
-        self.rank_with(session, k, include_seen, allowed, &mut |_, _, _| {})
+        let mut excluded = vec![false; self.item_ids.len()];
+        if !include_seen {
+            for &(item, _) in session {
+                excluded[item as usize] = true;
+            }
+        }
+        let mut out: Vec<ScoredItem> = self
+            .covisited(session, k, &|j| !excluded[j as usize] && allowed(j))
+            .into_iter()
+            .map(|(index, score)| ScoredItem::covisited(index, score))
+            .collect();
+        for s in &out {
+            excluded[s.index as usize] = true;
+        }
+        let fill =
+            crate::engine::popular_fill(&self.popularity_order, k - out.len(), out.len(), &|j| {
+                !excluded[j as usize] && allowed(j)
+            });
+        out.extend(fill);
+        out
     }
 
-    /// As [`Self::rank`], with `between` adding items after the co-visited ones and before the
-    /// popular fill: it gets the list so far, the items already excluded (seen or listed; it
-    /// marks what it adds) and the room left, and must add only allowed items.
-    pub fn rank_with(
+    /// The co-visited items of a session of (item index, event weight), oldest first: each
+    /// item's neighbour weights count `recency_decay^d` × its event weight, summed. At most `n`
+    /// items with a positive sum for which `keep` holds, highest first, ties by index.
+    pub fn covisited(
         &self,
         session: &[(u32, f32)],
-        k: usize,
-        include_seen: bool,
-        allowed: &dyn Fn(u32) -> bool,
-        between: &mut Between<'_>,
-    ) -> Vec<ScoredItem> {
-        let n = self.item_ids.len();
-        let mut scores: Vec<(u32, f32)> = Vec::new();
+        n: usize,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
         // Dense accumulation: one pass over the neighbour lists, no hashing.
-        let mut acc = vec![0f32; n];
+        let mut acc = vec![0f32; self.offsets.len() - 1];
         let mut touched = Vec::new();
         let mut recency = 1f32;
         for &(item, event_weight) in session.iter().rev() {
@@ -243,66 +273,25 @@ impl CovisitModel {
             }
             recency *= self.params.recency_decay;
         }
-        let mut excluded = vec![false; n];
-        if !include_seen {
-            for &(item, _) in session {
-                excluded[item as usize] = true;
-            }
-        }
-        for j in touched {
-            if acc[j as usize] > 0.0 && !excluded[j as usize] && allowed(j) {
-                scores.push((j, acc[j as usize]));
-            }
-        }
-        scores.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scores.truncate(k);
-        let mut out: Vec<ScoredItem> = scores
+        let mut scores: Vec<(u32, f32)> = touched
             .into_iter()
-            .map(|(index, score)| ScoredItem {
-                index,
-                score,
-                source: Source::Covisit,
-                popularity_rank: None,
-            })
+            .filter(|&j| acc[j as usize] > 0.0 && keep(j))
+            .map(|j| (j, acc[j as usize]))
             .collect();
-        for s in &out {
-            excluded[s.index as usize] = true;
-        }
-        if out.len() < k {
-            let room = k - out.len();
-            between(&mut out, &mut excluded, room);
-            out.truncate(k);
-        }
-        if out.len() < k {
-            let fill = self
-                .popularity_order
-                .iter()
-                .enumerate()
-                .filter(|&(_, &j)| !excluded[j as usize] && allowed(j))
-                .take(k - out.len());
-            // Fallback items rank below every co-visited one; their score only orders them.
-            let rank_base = out.len();
-            let filled: Vec<ScoredItem> = fill
-                .enumerate()
-                .map(|(r, (place, &index))| ScoredItem {
-                    index,
-                    score: -((rank_base + r + 1) as f32),
-                    source: Source::Popular,
-                    popularity_rank: Some(place as u32 + 1),
-                })
-                .collect();
-            out.extend(filled);
-        }
-        out
+        scores.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scores.truncate(n);
+        scores
     }
 
-    /// Each item's place in the popularity order (0 = most popular).
-    pub fn popularity_places(&self) -> Vec<u32> {
-        let mut places = vec![0; self.popularity_order.len()];
-        for (place, &item) in self.popularity_order.iter().enumerate() {
-            places[item as usize] = place as u32;
-        }
-        places
+    /// Splits a loaded model into the engine's item table (ids, popularity, catalog, moved, not
+    /// copied) and the neighbour lists, which keep only what scoring and explaining need.
+    pub(crate) fn into_item_table(mut self) -> (crate::engine::ItemTable, CovisitModel) {
+        let items = crate::engine::ItemTable::new(
+            std::mem::take(&mut self.item_ids),
+            std::mem::take(&mut self.popularity_order),
+            self.catalog.take(),
+        );
+        (items, self)
     }
 
     fn neighbour_range(&self, item: u32) -> (usize, usize) {

@@ -8,23 +8,52 @@
 //! # fn main() -> Result<(), edgerec::Error> {
 //! let bytes = std::fs::read("model.bundle").unwrap();
 //! let engine = edgerec::Engine::from_bundle(&bytes)?;
-//! let answer = engine.recommend_json(r#"{"history": ["21553", "20071"], "k": 20}"#)?;
+//! let request = edgerec::RecommendRequest::from_json(br#"{"history": ["21553", "20071"], "k": 20}"#)?;
+//! let answer = engine.recommend(&request)?;
 //! # Ok(()) }
 //! ```
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | (none) | co-visitation bundles: `recommend`, `similar` (by item), filters, explanations, signed bundles |
+//! | `model` | transformer (`sasrec`) bundles through candle: retrieval, exact re-scoring, the session-kNN blend, `predict` (conversion heads); [`Compute`] |
+//! | `text` | sentence embeddings at the edge ([`TextEmbedder`]: the Hugging Face tokenizer, pure Rust): `embed`, `similar` by text |
+//! | `training` | [`training`]: what only the trainer needs (bundle writers, the models' training code, kernels, evaluation hooks on [`Engine`]) |
+//!
+//! The serving surface is the flat list below; nothing else is public without `training`.
 
 mod api;
+// The trainer's side of this module is used only with `training`.
+#[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod bundle;
+// The trainer's side of this module is used only with `training`.
+#[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod catalog;
+// The trainer's side of this module is used only with `training`.
+#[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod covisit;
 mod engine;
 mod error;
-pub mod kernels;
+// The trainer's side of this module is used only with `training`.
+#[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
+mod kernels;
 #[cfg(feature = "model")]
-pub mod model;
+#[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
+mod model;
+// The trainer's side of this module is used only with `training`.
+#[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod retrieval;
 mod session;
-pub mod session_knn;
+// The trainer's side of this module is used only with `training`.
+#[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
+mod session_knn;
+// The trainer's side of this module is used only with `training`.
+#[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod text_index;
+#[cfg(feature = "training")]
+pub mod training;
 
 pub use api::{
     Context, Contribution, Device, EmbedRequest, EmbedResponse, Event, EventType, Explanation,
@@ -33,19 +62,12 @@ pub use api::{
     SimilarResponse, Source, MAX_EMBED_TEXTS, MAX_EXCLUDE, MAX_EXPLAIN, MAX_FILTER_CATEGORIES,
     MAX_HISTORY, MAX_K, MAX_NAME_BYTES, MAX_REQUEST_BYTES, MAX_TEXT_BYTES,
 };
-pub use bundle::{
-    Bundle, BundleSigner, BundleWriter, Manifest, SectionEntry, TrustedKey, FLAG_SIGNED,
-    FORMAT_VERSION, HEADER_LEN, MAGIC, SIGNATURE_BLOCK_LEN, SIGNATURE_CONTEXT, SIGNATURE_MAGIC,
-    TRAILER_LEN,
-};
-pub use catalog::{Catalog, CatalogEntry, CATEGORY_SEPARATOR, NO_CATEGORY};
-pub use covisit::{CovisitModel, CovisitParams, EventWeights, ScoredItem};
-pub use engine::{
-    BlendInputs, Engine, LoadOptions, COVISIT_CANDIDATES, KNN_CANDIDATES, RERANK_CANDIDATES,
-    TEXT_CANDIDATES,
-};
+pub use bundle::{Manifest, ModelKind, SectionEntry, TrustedKey};
+pub use catalog::Catalog;
+pub use engine::{Engine, ItemTable, LoadOptions};
 pub use error::{BundleError, Error, RequestError};
-pub use kernels::{dot_i8, Int8Rows};
+#[cfg(feature = "model")]
+pub use model::Compute;
+#[cfg(feature = "text")]
+pub use model::{EmbedError, TextEmbedder};
 pub use session::Session;
-pub use session_knn::{Decay, KnnConfig, SessionBlend, SessionKnn, VectorWeights};
-pub use text_index::TextIndex;

@@ -69,12 +69,9 @@ async fn engine(env: &Env) -> std::result::Result<&'static Engine, Result<Respon
             Ok(bytes) => bytes,
             Err(message) => return unavailable("model_unavailable", message),
         };
-        let loaded = edgerec::model::TextEmbedder::from_bundle_bytes(
-            &bytes,
-            trusted.as_ref(),
-            Default::default(),
-        )
-        .and_then(|embedder| engine.with_text_encoder(embedder));
+        let loaded =
+            edgerec::TextEmbedder::from_bundle_bytes(&bytes, trusted.as_ref(), Default::default())
+                .and_then(|embedder| engine.with_text_encoder(embedder));
         engine = match loaded {
             Ok(engine) => engine,
             Err(e) => {
@@ -172,7 +169,7 @@ async fn health(env: &Env) -> Result<Response> {
         "metrics": m.metrics,
         "created_at": m.created_at,
         "payload_sha256": m.payload_sha256,
-        "item_text": engine.text_index().is_some(),
+        "item_text": engine.has_item_text(),
         "text_encoder": engine.has_text_encoder(),
     }))
 }

@@ -1,4 +1,4 @@
-//! The transformer conversion model on funnel events: [`edgerec::model::SasRec`] with its ESMM
+//! The transformer conversion model on funnel events: [`edgerec::training::model::SasRec`] with its ESMM
 //! heads, trained on the purchase task's windows and measured beside the baselines on the same
 //! test users.
 //!
@@ -30,8 +30,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, IndexOp, Tensor, D};
-use edgerec::model::serving::ExportParts;
-use edgerec::model::{
+use edgerec::training::model::serving::ExportParts;
+use edgerec::training::model::{
     Dropout, EventKind, ItemFeatures, SasRec, SasRecConfig, SeqBatch, SequenceInput, TimedEvent,
 };
 use serde::Serialize;
@@ -638,8 +638,8 @@ mod tests {
     use super::*;
     use crate::conversion::readers::read_taobao_csv;
     use crate::conversion::task::{repo_path, PurchaseConfig, SAMPLE_PATH};
-    use edgerec::model::serving::export;
-    use edgerec::model::QuantPolicy;
+    use edgerec::training::model::serving::export;
+    use edgerec::training::model::QuantPolicy;
     use serde_json::Value;
 
     #[test]
@@ -680,7 +680,7 @@ mod tests {
             .unwrap();
         // candle's f32 ops (the trainer's arithmetic) and the default int8 kernels.
         let exact = edgerec::LoadOptions {
-            compute: edgerec::model::Compute::Dequantized,
+            compute: edgerec::training::model::Compute::Dequantized,
             ..Default::default()
         };
         let engines = [
@@ -694,9 +694,9 @@ mod tests {
             request.items.push(items[0].clone());
             let request = serde_json::to_value(&request).unwrap();
             for (engine, tolerance) in &engines {
+                let request = edgerec::PredictRequest::from_json(request.to_string().as_bytes());
                 let answer: Value =
-                    serde_json::from_str(&engine.predict_json(&request.to_string()).unwrap())
-                        .unwrap();
+                    serde_json::to_value(engine.predict(&request.unwrap()).unwrap()).unwrap();
                 let got = &answer["predictions"][0];
                 for (stage, want) in ["click", "cart", "purchase"].iter().zip(p) {
                     let got = got[stage].as_f64().unwrap();

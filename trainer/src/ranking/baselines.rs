@@ -53,8 +53,8 @@ impl CovisitEngine {
     }
 
     pub fn new(engine: Engine, items: &[String], bundle_bytes: usize) -> Self {
-        let to_engine: Vec<Option<u32>> = items.iter().map(|id| engine.item_index(id)).collect();
-        let mut to_catalog = vec![u32::MAX; engine.model().item_ids().len()];
+        let to_engine: Vec<Option<u32>> = items.iter().map(|id| engine.items().index(id)).collect();
+        let mut to_catalog = vec![u32::MAX; engine.items().ids().len()];
         for (catalog, e) in to_engine.iter().enumerate() {
             if let Some(e) = e {
                 to_catalog[*e as usize] = catalog as u32;

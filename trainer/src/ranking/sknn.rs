@@ -1,21 +1,21 @@
-//! Session-kNN (SKNN) and V-SKNN as [`Recommender`]s: the engine's [`edgerec::SessionKnn`]
+//! Session-kNN (SKNN) and V-SKNN as [`Recommender`]s: the engine's [`edgerec::training::SessionKnn`]
 //! (one implementation for the baseline and the edge's blend), its votes completed by the most
 //! popular items so every model ranks the full catalog.
 
-pub use edgerec::session_knn::{Decay, KnnConfig, VectorWeights};
+pub use edgerec::training::{Decay, KnnConfig, VectorWeights};
 
 use super::{top_k, PopularityOrder, Recommender};
 
 #[derive(Debug, Clone)]
 pub struct SessionKnn {
-    knn: edgerec::SessionKnn,
+    knn: edgerec::training::SessionKnn,
     popularity: PopularityOrder,
 }
 
 impl SessionKnn {
     pub fn train(train: &[Vec<u32>], num_items: usize, config: KnnConfig) -> Self {
         SessionKnn {
-            knn: edgerec::SessionKnn::train(train, num_items, config),
+            knn: edgerec::training::SessionKnn::train(train, num_items, config),
             popularity: PopularityOrder::count(train, num_items),
         }
     }
@@ -30,7 +30,7 @@ impl SessionKnn {
     }
 
     /// The engine's index, e.g. to write into a bundle.
-    pub fn index(&self) -> &edgerec::SessionKnn {
+    pub fn index(&self) -> &edgerec::training::SessionKnn {
         &self.knn
     }
 

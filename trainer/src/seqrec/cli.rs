@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{bail, Result};
 use clap::Args;
-use edgerec::model::ItemFeatures;
+use edgerec::training::model::ItemFeatures;
 use serde_json::json;
 
 use super::{device, rank_cases, train, RunOptions, TrainConfig, TrainData};

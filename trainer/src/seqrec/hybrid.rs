@@ -1,6 +1,6 @@
 //! `edgerec-train hybrid`: a transformer bundle that also carries V-SKNN's session index, so
 //! the engine ranks with both (a candidate's transformer probability plus a weight times its
-//! share of the neighbours' votes; see `edgerec::SessionBlend`).
+//! share of the neighbours' votes; see `edgerec::training::SessionBlend`).
 //!
 //! The weight is chosen on validation: the validation run (trained on the validation split's
 //! training data) with an index of those sessions, scored through the engine for every weight
@@ -13,9 +13,10 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use edgerec::model::serving::export;
-use edgerec::model::QuantPolicy;
-use edgerec::{Decay, Engine, KnnConfig, SessionBlend, SessionKnn, VectorWeights};
+use edgerec::training::model::serving::export;
+use edgerec::training::model::QuantPolicy;
+use edgerec::training::{Decay, KnnConfig, SessionBlend, SessionKnn, VectorWeights};
+use edgerec::Engine;
 use serde_json::json;
 
 use super::TrainedRun;
@@ -101,7 +102,7 @@ pub fn hybrid_bundle(
     )?;
     SessionKnn::train(sessions, bench.items.len(), blend.knn).write_sections(&mut writer);
     writer.model_param(
-        edgerec::session_knn::SESSION_BLEND_PARAM,
+        edgerec::training::SESSION_BLEND_PARAM,
         serde_json::to_value(blend)?,
     );
     writer.training_data(serde_json::to_value(&bench.data)?);
@@ -111,7 +112,7 @@ pub fn hybrid_bundle(
 /// The target's 0-based rank in a case's blend with these weights (ties broken by item index,
 /// as the engine sorts), or `None` outside the top `max_k` or the candidates.
 fn blended_rank(
-    input: &edgerec::BlendInputs,
+    input: &edgerec::training::BlendInputs,
     target: u32,
     weight: f64,
     seen_weight: f64,

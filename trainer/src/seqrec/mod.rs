@@ -1,4 +1,4 @@
-//! Training and evaluating the transformer conversion model ([`edgerec::model::SasRec`]) on
+//! Training and evaluating the transformer conversion model ([`edgerec::training::model::SasRec`]) on
 //! behaviour sequences. The forward pass is the engine's; this module adds data loading,
 //! batching, the loss, AdamW with warm-up and decay, validation each epoch, early stopping and
 //! checkpoints (safetensors) that a run resumes from exactly.
@@ -14,7 +14,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
-use edgerec::model::{history_row, Dropout, ItemFeatures, SasRec, SasRecConfig, SeqBatch};
+use edgerec::training::model::{
+    history_row, Dropout, ItemFeatures, SasRec, SasRecConfig, SeqBatch,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::ranking::metrics::{MetricConvention, Rank};
@@ -428,8 +430,8 @@ impl TrainedRun {
         &'a self,
         item_ids: &'a [String],
         popularity_order: &'a [u32],
-    ) -> edgerec::model::serving::ExportParts<'a> {
-        edgerec::model::serving::ExportParts {
+    ) -> edgerec::training::model::serving::ExportParts<'a> {
+        edgerec::training::model::serving::ExportParts {
             config: &self.state.model,
             weights: &self.weights,
             item_table: &self.table,

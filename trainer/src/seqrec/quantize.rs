@@ -9,9 +9,9 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result};
 use candle_core::Tensor;
 use clap::Args;
-use edgerec::model::serving::{export, ExportParts};
-use edgerec::model::{Compute, QuantPolicy, ServingModel, StoredTensor};
-use edgerec::{Bundle, BundleSigner};
+use edgerec::training::model::serving::{export, ExportParts};
+use edgerec::training::model::{Compute, QuantPolicy, ServingModel, StoredTensor};
+use edgerec::training::{Bundle, BundleSigner};
 use serde::{Deserialize, Serialize};
 
 use super::{rank_cases, TrainedRun};
@@ -176,7 +176,7 @@ pub fn quantize_policies(
             .collect();
         let sections: u64 = parts_bytes.values().sum();
         let signature = if bundle.signer.is_some() {
-            edgerec::SIGNATURE_BLOCK_LEN as u64
+            edgerec::training::SIGNATURE_BLOCK_LEN as u64
         } else {
             0
         };
@@ -246,10 +246,11 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
     };
     let c = bench.convention;
     let cutoffs = [10, 20];
-    let score = |model: &edgerec::model::SasRec, table: &Tensor, what: &str| -> Result<_> {
-        let ranks = rank_cases(model, table, &cases, 20, bench.include_seen, what)?;
-        Ok(c.summarize(&ranks, &cutoffs))
-    };
+    let score =
+        |model: &edgerec::training::model::SasRec, table: &Tensor, what: &str| -> Result<_> {
+            let ranks = rank_cases(model, table, &cases, 20, bench.include_seen, what)?;
+            Ok(c.summarize(&ranks, &cutoffs))
+        };
     let trained_metrics = score(model, table, "trained f32")?;
     let compute = args.compute.compute();
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();

@@ -11,12 +11,12 @@ use std::time::{Instant, SystemTime};
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use clap::Args;
-use edgerec::model::quant::StoredTensor;
-use edgerec::model::text_encoder::{
+use edgerec::training::model::quant::StoredTensor;
+use edgerec::training::model::text_encoder::{
     encoder_shapes, export_text_encoder, TextExportParts, TOKENIZER_SECTION,
 };
-use edgerec::model::{BertConfig, QuantPolicy, TextEncoderModel};
-use edgerec::Bundle;
+use edgerec::training::model::{BertConfig, QuantPolicy, TextEncoderModel};
+use edgerec::training::Bundle;
 use serde::Serialize;
 
 use super::cli::probe_run;

@@ -7,10 +7,10 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
-use edgerec::model::bert::{l2_normalize, mean_pool};
-use edgerec::model::text;
-pub use edgerec::model::text::pad_batch;
-use edgerec::model::{BertConfig, BertEncoder};
+use edgerec::training::model::bert::{l2_normalize, mean_pool};
+use edgerec::training::model::text;
+pub use edgerec::training::model::text::pad_batch;
+use edgerec::training::model::{BertConfig, BertEncoder};
 use tokenizers::Tokenizer;
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -35,7 +35,7 @@ pub fn read_config(dir: &Path) -> Result<BertConfig> {
 
 /// The folder's tokenizer, truncating to `max_len` tokens and not padding (batches are padded to
 /// their longest text, not to a fixed length): the settings of
-/// [`edgerec::model::text::tokenizer_from_bytes`], which the edge uses too.
+/// [`edgerec::training::model::text::tokenizer_from_bytes`], which the edge uses too.
 pub fn load_tokenizer(dir: &Path, max_len: usize) -> Result<Tokenizer> {
     let path = dir.join(TOKENIZER_FILE);
     let tokenizer = Tokenizer::from_file(&path)
@@ -49,7 +49,7 @@ pub fn tokenizer_from_bytes(json: &[u8], max_len: usize) -> Result<Tokenizer> {
 }
 
 /// Token ids of each text, `[CLS] ... [SEP]`, at most `max_len` (as the edge's
-/// [`edgerec::model::text::token_ids`]).
+/// [`edgerec::training::model::text::token_ids`]).
 pub fn tokenize<S: AsRef<str>>(tokenizer: &Tokenizer, texts: &[S]) -> Result<Vec<Vec<u32>>> {
     let bar = crate::progress::bar(texts.len() as u64, "tokenize");
     let out = texts

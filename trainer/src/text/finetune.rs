@@ -15,8 +15,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
-use edgerec::model::bert::{l2_normalize, mean_pool};
-use edgerec::model::{BertConfig, BertEncoder};
+use edgerec::training::model::bert::{l2_normalize, mean_pool};
+use edgerec::training::model::{BertConfig, BertEncoder};
 use serde::Serialize;
 
 use super::encoder::{

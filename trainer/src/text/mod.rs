@@ -1,6 +1,6 @@
 //! The text-to-conversion task (issue 4): review text -> recommended and rating, comparing
 //! TF-IDF + a linear model, the frozen pretrained encoder + a linear model, and the fine-tuned
-//! encoder ([`edgerec::model::bert`], the same forward pass the edge serves); plus the library
+//! encoder ([`edgerec::training::model::bert`], the same forward pass the edge serves); plus the library
 //! functions other models use: [`encode_texts`] (item text vectors) and [`score_texts`]
 //! (per-text p(recommended), a sentiment signal).
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use clap::Parser;
-use edgerec::model::bert::random_weights;
-use edgerec::model::{BertConfig, BertEncoder};
+use edgerec::training::model::bert::random_weights;
+use edgerec::training::model::{BertConfig, BertEncoder};
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
@@ -331,8 +331,8 @@ fn pooled_embeddings_match_candle_transformers_bert() {
     let hidden = reference
         .forward(&ids, &ids.zeros_like().unwrap(), Some(&mask))
         .unwrap();
-    let pooled = edgerec::model::bert::mean_pool(&hidden, &mask).unwrap();
-    let expected = edgerec::model::bert::l2_normalize(&pooled)
+    let pooled = edgerec::training::model::bert::mean_pool(&hidden, &mask).unwrap();
+    let expected = edgerec::training::model::bert::l2_normalize(&pooled)
         .unwrap()
         .to_vec2::<f32>()
         .unwrap();
@@ -398,7 +398,8 @@ fn check_trimming(dir: &Path, texts: &[&str], embedded: usize) -> super::trim::T
         assert_eq!(n, &trimmed.remap(o).unwrap(), "{text:?}");
     }
     // The trimmed tokenizer's vocabulary is the kept tokens, in their old order.
-    let vocab = edgerec::model::text_encoder::tokenizer_vocab_size(&trimmed.tokenizer_json);
+    let vocab =
+        edgerec::training::model::text_encoder::tokenizer_vocab_size(&trimmed.tokenizer_json);
     assert_eq!(vocab, Ok(trimmed.new_size()));
     assert!(trimmed.kept.windows(2).all(|w| w[0] < w[1]));
 
@@ -533,7 +534,7 @@ fn the_text_bundle_command_measures_every_variant() {
             r.mean_cosine
         );
         let bytes = std::fs::read(&r.bundle).unwrap();
-        let parsed = edgerec::Bundle::parse(&bytes).unwrap();
+        let parsed = edgerec::training::Bundle::parse(&bytes).unwrap();
         assert_eq!(parsed.manifest.model_kind, "text-encoder");
         assert_eq!(parsed.count("layers").unwrap(), r.layers as u64);
     }
@@ -546,8 +547,8 @@ fn the_text_bundle_command_measures_every_variant() {
 /// the trainer's `TextEncoder` on the folder: the same ids, bit for bit the same vector for a text
 /// alone, the same up to float rounding in the trainer's length-sorted batches.
 fn check_edge_embedder(dir: &Path, texts: &[&str]) {
-    use edgerec::model::text_encoder::{export_text_encoder, TextExportParts};
-    use edgerec::model::{Compute, QuantPolicy, TextEmbedder};
+    use edgerec::training::model::text_encoder::{export_text_encoder, TextExportParts};
+    use edgerec::training::model::{Compute, QuantPolicy, TextEmbedder};
     let trainer = TextEncoder::load(dir, 64, &Device::Cpu).unwrap();
     let tokens = tokenize(&trainer.tokenizer, texts).unwrap();
     let config = read_config(dir).unwrap();

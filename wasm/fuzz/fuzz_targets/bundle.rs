@@ -4,7 +4,8 @@
 //! so that mutations reach the manifest and section checks behind the SHA-256.
 #![no_main]
 
-use edgerec::{Bundle, Engine};
+use edgerec::training::Bundle;
+use edgerec::{Engine, RecommendRequest};
 use edgerec_fuzz::{repair_checksums, signed_by_trusted_key, trusted_key, write_seeds_if_asked};
 use libfuzzer_sys::fuzz_target;
 
@@ -14,10 +15,10 @@ fn load(bytes: &[u8]) {
         Ok(engine) => {
             assert!(parsed, "the engine accepted what Bundle::parse refused");
             // A loaded engine must answer (it may refuse the request, never panic).
-            let _ = engine.recommend_json(r#"{"history": [], "k": 5}"#);
-            if let Some(first) = engine.model().item_ids().first() {
+            let _ = RecommendRequest::from_json(br#"{"history": [], "k": 5}"#).map(|r| engine.recommend(&r));
+            if let Some(first) = engine.items().ids().first() {
                 let body = serde_json::json!({"history": [first], "k": 5}).to_string();
-                let _ = engine.recommend_json(&body);
+                let _ = RecommendRequest::from_json(body.as_bytes()).map(|r| engine.recommend(&r));
             }
         }
         Err(_) => {}

@@ -3,8 +3,8 @@
 //! that mutations get past the SHA-256 into the manifest, GGUF and value checks.
 #![no_main]
 
-use edgerec::model::{Compute, ServingModel};
-use edgerec::Bundle;
+use edgerec::training::model::{Compute, ServingModel};
+use edgerec::training::Bundle;
 use edgerec_fuzz::{repair_checksums, write_seeds_if_asked};
 use libfuzzer_sys::fuzz_target;
 

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use edgerec::model::{Compute, ServingModel};
-use edgerec::{Bundle, BundleWriter};
+use edgerec::training::model::{Compute, ServingModel};
+use edgerec::training::{Bundle, BundleWriter};
 use edgerec_fuzz::{sasrec_bundle, write_seeds_if_asked, CREATED_AT};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};

@@ -7,12 +7,13 @@ use std::sync::OnceLock;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use edgerec::model::serving::{export, ExportParts};
-use edgerec::model::{ItemFeatures, QuantPolicy, SasRec, SasRecConfig};
-use edgerec::{
-    Bundle, BundleSigner, Catalog, CatalogEntry, CovisitModel, CovisitParams, TrustedKey,
-    FLAG_SIGNED, HEADER_LEN, SIGNATURE_BLOCK_LEN, SIGNATURE_CONTEXT, SIGNATURE_MAGIC, TRAILER_LEN,
+use edgerec::training::model::serving::{export, ExportParts};
+use edgerec::training::model::{ItemFeatures, QuantPolicy, SasRec, SasRecConfig};
+use edgerec::training::{
+    Bundle, BundleSigner, CatalogEntry, CovisitModel, CovisitParams, FLAG_SIGNED, HEADER_LEN,
+    SIGNATURE_BLOCK_LEN, SIGNATURE_CONTEXT, SIGNATURE_MAGIC, TRAILER_LEN,
 };
+use edgerec::{Catalog, TrustedKey};
 use sha2::{Digest, Sha256};
 
 pub const CREATED_AT: &str = "2026-01-01T00:00:00Z";
@@ -64,7 +65,7 @@ fn hex(bytes: &[u8]) -> String {
 /// the trailer rewritten to match (and the signature flag cleared), so that mutations get past
 /// the checksums into the manifest and section checks.
 pub fn repair_checksums(bytes: &[u8]) -> Option<Vec<u8>> {
-    if bytes.len() < HEADER_LEN + TRAILER_LEN || bytes[..8] != edgerec::MAGIC {
+    if bytes.len() < HEADER_LEN + TRAILER_LEN || bytes[..8] != edgerec::training::MAGIC {
         return None;
     }
     let manifest_len =

@@ -366,13 +366,10 @@ fn take_text_encoder(options: JsValue) -> Result<(Option<Vec<u8>>, JsValue), JsV
 
 /// The `compute` option: `quantized` (the default: int8 kernels, the same bits on every
 /// platform) or `dequantized` (candle's f32 ops, as the trainer computes).
-fn parse_compute(
-    value: Option<&str>,
-    example: &'static str,
-) -> Result<edgerec::model::Compute, JsValue> {
+fn parse_compute(value: Option<&str>, example: &'static str) -> Result<edgerec::Compute, JsValue> {
     match value {
-        None | Some("quantized") => Ok(edgerec::model::Compute::Quantized),
-        Some("dequantized") => Ok(edgerec::model::Compute::Dequantized),
+        None | Some("quantized") => Ok(edgerec::Compute::Quantized),
+        Some("dequantized") => Ok(edgerec::Compute::Dequantized),
         Some(other) => Err(js_error(
             "invalid_options",
             Some("compute"),
@@ -435,12 +432,11 @@ impl Engine {
         let load = edgerec::LoadOptions { trusted, compute };
         let mut inner = edgerec::Engine::load(bundle, &load).map_err(bundle_error)?;
         if let Some(bytes) = encoder_bytes {
-            let embedder = edgerec::model::TextEmbedder::from_bundle_bytes(
-                &bytes,
-                load.trusted.as_ref(),
-                compute,
-            )
-            .map_err(|e| js_error(e.code(), Some("textEncoder"), &format!("textEncoder: {e}")))?;
+            let embedder =
+                edgerec::TextEmbedder::from_bundle_bytes(&bytes, load.trusted.as_ref(), compute)
+                    .map_err(|e| {
+                        js_error(e.code(), Some("textEncoder"), &format!("textEncoder: {e}"))
+                    })?;
             inner = inner.with_text_encoder(embedder).map_err(|e| {
                 js_error(e.code(), Some("textEncoder"), &format!("textEncoder: {e}"))
             })?;
@@ -472,7 +468,7 @@ impl Engine {
     /// Whether the bundle's items carry text vectors (text candidates, `similar` by text).
     #[wasm_bindgen(getter, js_name = hasItemText)]
     pub fn has_item_text(&self) -> bool {
-        self.inner.text_index().is_some()
+        self.inner.has_item_text()
     }
 
     /// Hex public key of the bundle's signer, or `undefined` if it is unsigned.
@@ -589,7 +585,7 @@ impl Engine {
     /// Number of items in the model's catalog.
     #[wasm_bindgen(getter, js_name = itemCount)]
     pub fn item_count(&self) -> usize {
-        self.inner.model().item_ids().len()
+        self.inner.items().len()
     }
 }
 

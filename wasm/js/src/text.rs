@@ -2,7 +2,7 @@
 //! `text`): the bundle's tokenizer and encoder, the same code the trainer embeds with. Named
 //! `TextEmbedder`, not `TextEncoder` (a JS built-in).
 
-use edgerec::model::EmbedError;
+use edgerec::EmbedError;
 use edgerec::TrustedKey;
 use js_sys::Float32Array;
 use wasm_bindgen::prelude::*;
@@ -23,7 +23,7 @@ fn embed_error(e: EmbedError) -> JsValue {
 
 #[wasm_bindgen]
 pub struct TextEmbedder {
-    inner: edgerec::model::TextEmbedder,
+    inner: edgerec::TextEmbedder,
 }
 
 #[wasm_bindgen]
@@ -47,9 +47,8 @@ impl TextEmbedder {
             .map(|k| TrustedKey::from_hex(&k))
             .transpose()
             .map_err(bundle_error)?;
-        let inner =
-            edgerec::model::TextEmbedder::from_bundle_bytes(bundle, trusted.as_ref(), compute)
-                .map_err(bundle_error)?;
+        let inner = edgerec::TextEmbedder::from_bundle_bytes(bundle, trusted.as_ref(), compute)
+            .map_err(bundle_error)?;
         Ok(TextEmbedder { inner })
     }
 

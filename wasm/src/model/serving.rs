@@ -29,7 +29,7 @@ use crate::bundle::{
 use crate::error::BundleError;
 use crate::kernels::Int8Rows;
 
-pub const SASREC_KIND: &str = "sasrec";
+pub const SASREC_KIND: &str = crate::bundle::ModelKind::SasRec.as_str();
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,7 +38,7 @@ struct SasRecParams {
     policy: QuantPolicy,
     /// How the engine blends V-SKNN with the transformer ([`ServingModel::session_blend`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    session_knn: Option<crate::SessionBlend>,
+    session_knn: Option<crate::session_knn::SessionBlend>,
 }
 
 /// What the trainer hands over to make a bundle.
@@ -129,7 +129,7 @@ pub struct ServingModel {
     pub policy: QuantPolicy,
     pub compute: Compute,
     /// `model_params.session_knn`, as read (the engine checks it and loads the session index).
-    pub session_blend: Option<crate::SessionBlend>,
+    pub session_blend: Option<crate::session_knn::SessionBlend>,
     /// Item id -> index, made on first use: the engine keeps its own, so serving through it
     /// never builds this one.
     index_of: std::sync::OnceLock<HashMap<String, u32>>,
@@ -463,11 +463,11 @@ fn normalize(v: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::BundleSigner;
     use crate::model::testing::{
         max_diff, rebuilt, sasrec_bundle as bundle_bytes, sasrec_model as trained,
     };
     use crate::model::{EventKind, ItemFeatures, SeqBatch};
-    use crate::BundleSigner;
 
     fn batch() -> SeqBatch {
         let rows: Vec<Vec<(u32, u32, u32)>> = vec![

@@ -7,7 +7,7 @@ use candle_nn::{VarBuilder, VarMap};
 
 use super::serving::{export, ExportParts};
 use super::{ItemFeatures, QuantPolicy, SasRec, SasRecConfig};
-use crate::{Bundle, BundleWriter};
+use crate::bundle::{Bundle, BundleWriter};
 
 /// Rewrites a bundle's `model_params` and counts (`edit_params`) or a section's bytes
 /// (`edit_section`) and re-assembles a valid container, so only the model loader's own checks
@@ -86,13 +86,13 @@ pub fn sasrec_bundle(policy: &str) -> Vec<u8> {
 /// [`sasrec_bundle`] with a V-SKNN session index over `sessions` and its blend `weight`.
 pub fn hybrid_bundle(policy: &str, sessions: &[Vec<u32>], weight: f64) -> Vec<u8> {
     let mut w = sasrec_writer(policy);
-    let blend = crate::SessionBlend {
-        knn: crate::KnnConfig {
+    let blend = crate::session_knn::SessionBlend {
+        knn: crate::session_knn::KnnConfig {
             neighbours: 50,
             sample_size: 500,
-            vector: Some(crate::VectorWeights {
-                position: crate::Decay::Div,
-                match_decay: crate::Decay::Div,
+            vector: Some(crate::session_knn::VectorWeights {
+                position: crate::session_knn::Decay::Div,
+                match_decay: crate::session_knn::Decay::Div,
                 idf_weight: 1.0,
             }),
         },
@@ -100,7 +100,7 @@ pub fn hybrid_bundle(policy: &str, sessions: &[Vec<u32>], weight: f64) -> Vec<u8
         seen_weight: weight,
         vote_exponent: 1.0,
     };
-    crate::SessionKnn::train(sessions, 40, blend.knn).write_sections(&mut w);
+    crate::session_knn::SessionKnn::train(sessions, 40, blend.knn).write_sections(&mut w);
     w.model_param(
         crate::session_knn::SESSION_BLEND_PARAM,
         serde_json::to_value(blend).unwrap(),

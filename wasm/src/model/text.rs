@@ -161,7 +161,7 @@ impl TextEmbedder {
         self.model.compute
     }
 
-    /// The encoder bundle's `payload_sha256` (see [`crate::TextIndex::encoder`]).
+    /// The encoder bundle's `payload_sha256` (see [`crate::text_index::TextIndex::encoder`]).
     pub fn encoder_id(&self) -> &str {
         &self.model.payload_sha256
     }
@@ -533,9 +533,9 @@ mod tests {
     /// with that encoder only.
     #[test]
     fn an_engine_answers_text_queries_with_the_encoder_of_its_item_texts() {
-        use crate::{
-            CovisitModel, CovisitParams, EmbedRequest, Engine, SimilarRequest, Source, TextIndex,
-        };
+        use crate::covisit::{CovisitModel, CovisitParams};
+        use crate::text_index::TextIndex;
+        use crate::{EmbedRequest, Engine, SimilarRequest, Source};
         let bytes = tiny().bundle("q8");
         let embedder = load(&bytes, Compute::Quantized).unwrap();
         let texts = [

@@ -28,7 +28,7 @@ use super::weights::{expected_shapes, model_params, CheckedWeights, WEIGHTS_SECT
 use crate::bundle::{Bundle, BundleWriter};
 use crate::error::BundleError;
 
-pub const TEXT_ENCODER_KIND: &str = "text-encoder";
+pub const TEXT_ENCODER_KIND: &str = crate::bundle::ModelKind::TextEncoder.as_str();
 pub const TOKENIZER_SECTION: &str = "tokenizer";
 /// The only pooling this encoder does (as sentence-transformers' all-MiniLM-L6-v2).
 pub const MEAN_POOLING: &str = "mean";
