@@ -23,7 +23,7 @@ RUST_SOURCES := $(shell find wasm trainer worker -name '*.rs' -o -name Cargo.tom
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install missing tools (wasm32 target, wasm-bindgen-cli, worker-build, npm packages)
+setup: ## install missing tools (wasm32 target, wasm-bindgen-cli, worker-build, wasm-pack, Chromium, npm packages)
 	@scripts/setup.sh
 
 demo: setup model js worker site ## train on the shipped sample, build, serve demo + API at http://127.0.0.1:8787
@@ -58,7 +58,7 @@ rust-test: ## native unit and integration tests (with those needing ../shared wh
 test-shared: ## only the Rust tests that need ../shared (the pretrained MiniLM)
 	$(CARGO) test --workspace --exclude edgerec-worker --exclude edgerec-js -- --ignored
 
-types: js ## type-check the TypeScript declarations (build/pkg/*/edgerec_js.d.ts, web/worker-client.d.ts) against tests/types/usage.ts
+types: js ## type-check the TypeScript declarations (build/pkg, web/worker-client.d.ts) against tests/types/usage.ts
 	npx tsc -p tests/types
 
 node-test: build/native-top20.jsonl build/native-events-top20.jsonl build/rees46.bundle build/signed/model.bundle build/native-sasrec-top20.jsonl build/native-predict.jsonl build/native-embed.jsonl ## JS API in Node, native/wasm parity, the worker in workerd
