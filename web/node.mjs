@@ -2,5 +2,5 @@
 import { createRequire } from "node:module";
 
 const edgerec = createRequire(import.meta.url)("./pkg/node/edgerec_js.js");
-export const { Engine, Session } = edgerec;
+export const { Engine, Session, TextEmbedder } = edgerec;
 export default edgerec;

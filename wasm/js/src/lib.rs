@@ -80,10 +80,11 @@ export interface Contribution {
 
 /**
  * Which signal put an item in the list: "covisit" (co-visited with session items), "model" (the
- * transformer of a `sasrec` bundle: retrieved over the whole catalog, re-scored exactly) or
- * "popular" (a popularity fill when the session gives too little signal).
+ * transformer of a `sasrec` bundle: retrieved over the whole catalog, re-scored exactly), "text"
+ * (its text is like the session items': a bundle with item text vectors, the way in for new items)
+ * or "popular" (a popularity fill when the session gives too little signal).
  */
-export type Source = "covisit" | "model" | "popular";
+export type Source = "covisit" | "model" | "text" | "popular";
 
 /** Why an item was recommended. */
 export interface Explanation {
@@ -91,7 +92,8 @@ export interface Explanation {
   /**
    * For "covisit": the (at most 3) strongest contributing session items, largest first. For
    * "model": the (at most 3) session items most similar to it (cosine of the model's item
-   * vectors, positive only), most similar first. Empty for "popular".
+   * vectors, positive only), most similar first. For "text": likewise, by the cosine of the item
+   * text vectors. Empty for "popular".
    */
   because: Contribution[];
   /** For "popular": the item's place in the popularity order (1 = most popular). */
@@ -100,7 +102,9 @@ export interface Explanation {
 
 /**
  * One recommended item, best first. Popular fills rank below every co-visited item (negative
- * scores). A "model" item's score is the transformer's next-item logit (cosine / temperature).
+ * scores). A "model" item's score is the transformer's next-item logit (cosine / temperature), or
+ * with a hybrid bundle (a V-SKNN session index) the blend of its probability and the neighbours'
+ * votes; a "text" item's is the cosine of its text vector to the session's.
  */
 export interface RecommendedItem {
   id: string;
@@ -109,16 +113,31 @@ export interface RecommendedItem {
   explanation: Explanation;
 }
 
-/** `engine.similar(request)`: items like one item (a product page's "similar items"). */
-export interface SimilarRequest {
+/**
+ * `engine.similar(request)`: items like one item (a product page's "similar items") or like a text
+ * (semantic search). Give `item` or `text`, not both.
+ */
+export type SimilarRequest = {
   /** The placement asking; echoed in the response. */
   slot?: string;
-  /** The item's id; an id the model does not know throws `unknown_value` (field "item"). */
-  item: string;
   /** How many items to return, 1..=200. Default 20. The item itself is never returned. */
   k?: number;
   filters?: Filters;
-}
+} & (
+  | {
+      /** The item's id; an id the model does not know throws `unknown_value` (field "item"). */
+      item: string;
+      text?: never;
+    }
+  | {
+      /**
+       * A text (at most 4096 bytes): items whose text is most like it. Needs a bundle with item
+       * text vectors and `EngineOptions.textEncoder` (`unsupported_request` otherwise).
+       */
+      text: string;
+      item?: never;
+    }
+);
 
 export interface SimilarItem {
   id: string;
@@ -127,7 +146,7 @@ export interface SimilarItem {
    * "text": cosine similarity of the item texts (co-visited items come first, then text ones).
    */
   score: number;
-  source: "model" | "covisit" | "text";
+  source: Exclude<Source, "popular">;
 }
 
 export interface SimilarResponse {
@@ -235,7 +254,7 @@ export type EdgerecErrorCode =
   | "bad_magic" | "unsupported_version" | "truncated" | "trailing_data" | "checksum_mismatch"
   | "payload_checksum_mismatch" | "invalid_manifest" | "invalid_section" | "unsupported_model"
   | "invalid_header" | "unsigned_bundle" | "bad_signature" | "untrusted_signer" | "invalid_key"
-  | "manifest_mismatch" | "out_of_range" | "invalid_options";
+  | "manifest_mismatch" | "out_of_range" | "invalid_options" | "tokenize_error" | "model_error";
 
 /** Options of `new Engine(bytes, options)`. */
 export interface EngineOptions {

@@ -301,14 +301,16 @@ mod tests {
         }
     }
 
-    /// The pretrained all-MiniLM-L6-v2 (untrimmed, f32), when ../shared has it.
-    fn minilm() -> Option<Encoder> {
+    /// The pretrained all-MiniLM-L6-v2 (untrimmed, f32) from ../shared: the test that uses it
+    /// is `#[ignore]`d, and run by `make test` when ../shared has it.
+    fn minilm() -> Encoder {
         let dir =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/all-MiniLM-L6-v2");
-        if !dir.join("model.safetensors").exists() {
-            eprintln!("skipped: {} is absent", dir.display());
-            return None;
-        }
+        assert!(
+            dir.join("model.safetensors").exists(),
+            "{} is absent (the pretrained weights are not shipped): this test needs ../shared",
+            dir.display()
+        );
         let config =
             BertConfig::from_json(&std::fs::read_to_string(dir.join("config.json")).unwrap())
                 .unwrap();
@@ -317,12 +319,12 @@ mod tests {
             .into_iter()
             .filter(|(n, _)| !n.starts_with("pooler."))
             .collect();
-        Some(Encoder {
+        Encoder {
             config,
             weights,
             tokenizer_json: std::fs::read(dir.join("tokenizer.json")).unwrap(),
             max_len: 64,
-        })
+        }
     }
 
     impl Encoder {
@@ -406,8 +408,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/models/all-MiniLM-L6-v2 (make test runs it when present, make test-shared alone)"]
     fn minilm_bundle_embeds_as_the_trainer_does() {
-        let Some(encoder) = minilm() else { return };
+        let encoder = minilm();
         let texts = [
             "Love this dress! It's sooo pretty. I happened to find it in a store.",
             "Runs small; order a size up.",
