@@ -107,28 +107,19 @@ fn train_accepts_the_metrics_validation_computes() {
 fn other_commands_check_their_flags_first() {
     let out = temp("other");
     // The hybrid's selection metric, before its run folder or data are read.
+    let no_run = out.join("no-run");
+    let hybrid = [
+        "hybrid",
+        "--data-set",
+        "diginetica",
+        "--run",
+        no_run.to_str().unwrap(),
+    ];
     fails_at_once(
-        &[
-            "hybrid",
-            "--data-set",
-            "diginetica",
-            "--run",
-            out.join("no-run").to_str().unwrap(),
-            "--select-by",
-            "HR@20",
-        ],
+        &[&hybrid[..], &["--select-by", "HR@20"]].concat(),
         &["--select-by HR@20", "not a metric"],
     );
-    fails_at_once(
-        &[
-            "hybrid",
-            "--data-set",
-            "diginetica",
-            "--run",
-            out.join("no-run").to_str().unwrap(),
-        ],
-        &["--run", "no such folder"],
-    );
+    fails_at_once(&hybrid, &["--run", "no such folder"]);
     fails_at_once(
         &[
             "hybrid",

@@ -22,14 +22,8 @@ pub struct EmbedArgs {
     pub out: OutputArgs,
 }
 
+/// Checks the arguments and writes one `{text, vector}` line per text.
 pub fn run(args: EmbedArgs) -> Result<()> {
-    let lines = embed(&args)?;
-    tracing::info!(lines, "embedded");
-    Ok(())
-}
-
-/// Writes one `{text, vector}` line per text; returns how many.
-pub fn embed(args: &EmbedArgs) -> Result<usize> {
     check_file("--text-encoder", &args.text_encoder)?;
     check_file("--texts", &args.texts)?;
     let encoder = crate::item_text::read_encoder(&args.text_encoder)?;
@@ -47,5 +41,6 @@ pub fn embed(args: &EmbedArgs) -> Result<usize> {
         writeln!(out)?;
     }
     out.flush()?;
-    Ok(vectors.len())
+    tracing::info!(lines = vectors.len(), "embedded");
+    Ok(())
 }
