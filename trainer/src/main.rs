@@ -5,8 +5,8 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use edgerec_trainer::commands::{
-    baselines, cold_start, covisit, embed, evaluate, hybrid, inspect, keys, prepare, purchase,
-    quantize, recommend, report, text, text_bundle, train,
+    baselines, cold_start, covisit, embed, evaluate, hybrid, inspect, keygen, predict, prepare,
+    purchase, quantize, recommend, report, sign, text, text_bundle, train,
 };
 
 #[global_allocator]
@@ -48,7 +48,7 @@ enum Command {
     Purchase(purchase::PurchaseArgs),
     /// p(click), p(cart), p(purchase) through the engine for the users of an event file, as of
     /// the purchase task's test cut-off; writes `{user, request, response}` JSON lines.
-    Predict(purchase::PredictArgs),
+    Predict(predict::PredictArgs),
     /// Read a data file through a mapping, deduplicate, sessionise, split by time, label, build
     /// user profiles; print and save the reject report and a summary.
     Prepare(prepare::PrepareArgs),
@@ -68,9 +68,9 @@ enum Command {
     /// file) into bundles, load each back as the edge does and compare sizes and test quality.
     Quantize(quantize::QuantizeArgs),
     /// Make an Ed25519 key pair for signing bundles: `<out>.key` (secret) and `<out>.pub`.
-    Keygen(keys::KeygenArgs),
+    Keygen(keygen::KeygenArgs),
     /// Sign an existing (unsigned) bundle with a secret key from `keygen`.
-    Sign(keys::SignArgs),
+    Sign(sign::SignArgs),
     /// Text to conversion (Women's E-Commerce Clothing Reviews): review text -> recommended and
     /// rating, split by item; TF-IDF + linear model, frozen MiniLM + linear model, fine-tuned MiniLM.
     Text(text::TextArgs),
@@ -110,15 +110,15 @@ fn run(command: Command) -> Result<()> {
         Command::ColdStart(args) => cold_start::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Purchase(args) => purchase::run(args),
-        Command::Predict(args) => purchase::predict(args),
+        Command::Predict(args) => predict::run(args),
         Command::Prepare(args) => prepare::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Baselines(args) => baselines::run(args),
         Command::Train(args) => train::run(args),
         Command::Hybrid(args) => hybrid::run(args),
         Command::Quantize(args) => quantize::run(args),
-        Command::Keygen(args) => keys::keygen(args),
-        Command::Sign(args) => keys::sign(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Sign(args) => sign::run(args),
         Command::Text(args) => text::run(args),
         Command::TextBundle(args) => text_bundle::run(args),
         Command::Report(args) => report::run(args),

@@ -1,4 +1,4 @@
-//! The `edgerec-train` subcommands: one file per subcommand (or close group), each with a
+//! The `edgerec-train` subcommands: one file per subcommand, each with a
 //! `#[derive(clap::Args)] pub struct XArgs` and `pub fn run(args: XArgs) -> anyhow::Result<()>`;
 //! `main.rs` only parses, sets up logging and dispatches.
 //!
@@ -18,12 +18,14 @@ pub mod embed;
 pub mod evaluate;
 pub mod hybrid;
 pub mod inspect;
-pub mod keys;
+pub mod keygen;
+pub mod predict;
 pub mod prepare;
 pub mod purchase;
 pub mod quantize;
 pub mod recommend;
 pub mod report;
+pub mod sign;
 pub mod text;
 pub mod text_bundle;
 pub mod train;

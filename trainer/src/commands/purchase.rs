@@ -1,16 +1,15 @@
-//! `edgerec-train purchase` and `predict`: the purchase-prediction evaluation (fit on one time
-//! window, measure on a later one, optionally export the transformer as bundles), and the
-//! engine's conversion predictions for the users of an event file.
+//! `edgerec-train purchase`: the purchase-prediction evaluation (fit on one time window, measure
+//! on a later one, optionally export the transformer as bundles). Its data flags
+//! ([`PurchaseDataArgs`]) are shared with `predict`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
-use super::args::{BootstrapArgs, BundleArgs, ComputeArgs, OutputArgs, ResultsDirArgs};
+use super::args::{BootstrapArgs, ComputeArgs, ResultsDirArgs};
 use super::quantize::print_report;
 use crate::conversion::gbdt::GbdtConfig;
 use crate::conversion::logistic::LogisticConfig;
@@ -18,11 +17,9 @@ use crate::conversion::metrics::{AUC, ECE, LIFT_AT_10, LOG_LOSS};
 use crate::conversion::readers::{read_rees46_csv, read_taobao_csv};
 use crate::conversion::task::{
     data_info, file_fingerprint, run_model, run_record, PurchaseConfig, PurchaseData,
-    PurchaseModel, PurchaseRun, PurchaseSplit, REES46_SAMPLE_PATH, SAMPLE_PATH,
+    PurchaseModel, PurchaseRun, REES46_SAMPLE_PATH, SAMPLE_PATH,
 };
-use crate::conversion::transformer::{
-    bundle_path, predict_request, test_examples, window_examples, FunnelVocab, TransformerConfig,
-};
+use crate::conversion::transformer::{bundle_path, test_examples, TransformerConfig};
 use crate::conversion::ConversionMetrics;
 use crate::events::Event;
 use crate::seqrec::quantize::{quantize_policies, read_policies, BundleLineage, QuantizeReport};
@@ -338,47 +335,4 @@ fn print_table(runs: &[PurchaseRun]) {
             cells.join(" | ")
         );
     }
-}
-
-#[derive(Debug, Args)]
-pub struct PredictArgs {
-    // A transformer bundle with conversion heads (`purchase --model transformer --bundles`).
-    #[command(flatten)]
-    pub bundle: BundleArgs,
-    #[command(flatten)]
-    pub data: PurchaseDataArgs,
-    /// Items scored per user: the last one they touched, then their other items, newest first.
-    #[arg(long, default_value_t = 5)]
-    pub items: usize,
-    /// Only the first N users (by id).
-    #[arg(long)]
-    pub limit: Option<usize>,
-    #[command(flatten)]
-    pub out: OutputArgs,
-}
-
-/// `edgerec-train predict`: p(click), p(cart), p(purchase) natively through the engine for the
-/// users active before a cut-off; `{request, response}` JSON lines, the requests as a shop's
-/// page would send them (typed, timed events and the request time).
-pub fn predict(args: PredictArgs) -> Result<()> {
-    args.data.check()?;
-    let engine = args.bundle.engine()?;
-    let events = args.data.data_set.read(&args.data.input())?;
-    let (lookback, horizon) = args.data.windows_ms();
-    let window = PurchaseSplit::latest(&events, lookback, horizon)?.test;
-    let vocab = FunnelVocab::before(&events, window.cutoff_ms);
-    let mut users = window_examples(&events, &window, &vocab)?;
-    users.truncate(args.limit.unwrap_or(usize::MAX));
-    let mut sink = args.out.sink()?;
-    for user in &users {
-        let request = predict_request(user, &vocab, args.items);
-        let response = engine.predict(&request)?;
-        writeln!(
-            sink,
-            "{}",
-            serde_json::json!({ "user": user.user, "request": request, "response": response })
-        )?;
-    }
-    sink.flush()?;
-    Ok(())
 }

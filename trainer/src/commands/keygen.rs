@@ -1,11 +1,10 @@
-//! `edgerec-train keygen` and `sign`: Ed25519 keys for bundles, and signing a bundle with one.
+//! `edgerec-train keygen`: an Ed25519 key pair for signing bundles (`sign`, `quantize --sign-key`).
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
-use super::args::BundleArgs;
 use crate::output::write_file;
 
 #[derive(Debug, Args)]
@@ -16,7 +15,7 @@ pub struct KeygenArgs {
 }
 
 /// Writes `<out>.key` (the secret, mode 0600, never overwritten) and `<out>.pub`.
-pub fn keygen(args: KeygenArgs) -> Result<()> {
+pub fn run(args: KeygenArgs) -> Result<()> {
     let key_path = args.out.with_extension("key");
     let pub_path = args.out.with_extension("pub");
     if key_path.exists() {
@@ -37,33 +36,6 @@ pub fn keygen(args: KeygenArgs) -> Result<()> {
     println!(
         "public key: {} = {}",
         pub_path.display(),
-        signer.public_key().to_hex()
-    );
-    Ok(())
-}
-
-#[derive(Debug, Args)]
-pub struct SignArgs {
-    #[command(flatten)]
-    pub bundle: BundleArgs,
-    /// The secret key (`keygen`'s `.key` file).
-    #[arg(long)]
-    pub key: PathBuf,
-    /// Output file (default: overwrite --bundle).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-pub fn sign(args: SignArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.key)
-        .with_context(|| format!("cannot read {}", args.key.display()))?;
-    let signer = edgerec::BundleSigner::from_hex(&text)?;
-    let signed = signer.sign(&args.bundle.read()?)?;
-    let out = args.out.unwrap_or(args.bundle.bundle);
-    write_file(&out, &signed)?;
-    println!(
-        "wrote {} signed by {}",
-        out.display(),
         signer.public_key().to_hex()
     );
     Ok(())
