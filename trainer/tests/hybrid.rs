@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use edgerec_trainer::commands::args::{BenchmarkArgs, BootstrapArgs, ResultsDirArgs};
+use edgerec_trainer::commands::args::{
+    BenchmarkArgs, BootstrapArgs, ResultsDirArgs, TestCasesArgs,
+};
 use edgerec_trainer::commands::hybrid::{execute, HybridArgs};
 use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
 
@@ -59,7 +61,7 @@ fn the_hybrid_bundle_blends_v_sknn_with_weights_chosen_on_validation() {
         idf_weight: 5.0,
         validation_cases: 500,
         select_by: "MRR@20".into(),
-        test_cases: Some(500),
+        test_cases: TestCasesArgs::new(Some(500)),
         out: tmp.join("bundles"),
         results_dir: ResultsDirArgs::new(Some(tmp.join("results"))),
         bootstrap: BootstrapArgs { bootstrap: 10 },

@@ -5,7 +5,7 @@
 mod common;
 
 use edgerec::{Bundle, BundleSigner};
-use edgerec_trainer::commands::args::{BenchmarkArgs, ComputeArgs, PolicyArgs};
+use edgerec_trainer::commands::args::{BenchmarkArgs, ComputeArgs, PolicyArgs, TestCasesArgs};
 use edgerec_trainer::commands::quantize::{execute, QuantizeArgs};
 use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
 
@@ -36,7 +36,7 @@ fn quantized_signed_bundles_load_back_and_score_like_the_trained_model() {
         out: tmp.join("bundles"),
         sign_key: Some(key_path),
         compute: ComputeArgs::default(),
-        test_cases: Some(400),
+        test_cases: TestCasesArgs::new(Some(400)),
         results_dir: Some(tmp.join("results")),
     })
     .unwrap();

@@ -11,6 +11,8 @@ use edgerec::model::{Compute, QuantPolicy};
 use edgerec::Engine;
 
 use crate::ranking::protocol::{Benchmark, DataSetKind};
+use crate::ranking::run::sample_cases;
+use crate::ranking::Case;
 use crate::record::RunRecord;
 use crate::seqrec::quantize::read_policies;
 
@@ -72,6 +74,28 @@ pub fn check_metric(kind: DataSetKind, flag: &str, metric: &str, cutoffs: &[usiz
         );
     }
     Ok(())
+}
+
+/// `--test-cases`: score a seeded subset of the test split (`train`, `hybrid`, `quantize`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct TestCasesArgs {
+    /// Score only this many test cases (a seeded subset); default: all, as the protocol says.
+    #[arg(long)]
+    pub test_cases: Option<usize>,
+}
+
+impl TestCasesArgs {
+    pub fn new(test_cases: Option<usize>) -> Self {
+        Self { test_cases }
+    }
+
+    /// The test cases to score: all of `cases`, or a subset drawn with `seed`.
+    pub fn pick(&self, cases: &[Case], seed: u64) -> Vec<Case> {
+        match self.test_cases {
+            Some(n) => sample_cases(cases, n, seed),
+            None => cases.to_vec(),
+        }
+    }
 }
 
 /// `--results-dir`: where the run records go.

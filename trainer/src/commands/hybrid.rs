@@ -11,8 +11,8 @@ use edgerec::model::QuantPolicy;
 use edgerec::{Decay, Engine, KnnConfig, SessionBlend, VectorWeights};
 use serde_json::json;
 
-use super::args::{check_dir, BenchmarkArgs, BootstrapArgs, ResultsDirArgs};
-use crate::ranking::run::{evaluate, sample_cases, sample_cases_or_all, EvalSettings};
+use super::args::{check_dir, BenchmarkArgs, BootstrapArgs, ResultsDirArgs, TestCasesArgs};
+use crate::ranking::run::{evaluate, sample_cases_or_all, EvalSettings};
 use crate::record::{self, RunRecord};
 use crate::seqrec::hybrid::{blended_rank, hybrid_bundle};
 
@@ -59,9 +59,8 @@ pub struct HybridArgs {
     /// The validation metric that picks the weight.
     #[arg(long, default_value = "MRR@20")]
     pub select_by: String,
-    /// Score only this many test cases (seeded subset); default all.
-    #[arg(long)]
-    pub test_cases: Option<usize>,
+    #[command(flatten)]
+    pub test_cases: TestCasesArgs,
     /// Folder for the bundle (`<data set>-hybrid-<policy>.bundle`).
     #[arg(long, default_value = "build/bundles")]
     pub out: PathBuf,
@@ -223,10 +222,7 @@ pub fn execute(args: HybridArgs) -> Result<Vec<RunRecord>> {
     crate::output::write_file(&path, &bytes)?;
     let engine = Engine::from_bundle(&bytes)?;
     let build_seconds = started.elapsed().as_secs_f64();
-    let test = match args.test_cases {
-        Some(n) => sample_cases(&bench.test.cases, n, settings.seed),
-        None => bench.test.cases.clone(),
-    };
+    let test = args.test_cases.pick(&bench.test.cases, settings.seed);
     let mut records = Vec::new();
     for (model, weights) in [
         ("sasrec-served", (0.0, 0.0, 1.0)),

@@ -9,7 +9,7 @@ use candle_core::Tensor;
 use clap::Args;
 use edgerec::BundleSigner;
 
-use super::args::{check_dir, BenchmarkArgs, ComputeArgs, PolicyArgs};
+use super::args::{check_dir, BenchmarkArgs, ComputeArgs, PolicyArgs, TestCasesArgs};
 use crate::record;
 use crate::seqrec::quantize::{
     mib, popularity_order, quantize_policies, report_path, BundleLineage, QuantizeReport,
@@ -34,9 +34,9 @@ pub struct QuantizeArgs {
     pub sign_key: Option<PathBuf>,
     #[command(flatten)]
     pub compute: ComputeArgs,
-    /// Score only this many test cases (sampled with the run's seed); default all.
-    #[arg(long)]
-    pub test_cases: Option<usize>,
+    // A subset of the test cases is drawn with the run's seed.
+    #[command(flatten)]
+    pub test_cases: TestCasesArgs,
     /// Write the comparison as `<dir>/quantize/<data set>.json` (`<data set>-int8.json` with
     /// `--compute quantized`).
     #[arg(long)]
@@ -70,10 +70,9 @@ pub fn execute(args: QuantizeArgs) -> Result<QuantizeReport> {
     let popularity_order = popularity_order(&bench.validation.train, state.model.num_items);
     let parts = run.export_parts(&bench.items, &popularity_order);
 
-    let cases = match args.test_cases {
-        Some(n) => crate::ranking::run::sample_cases(&bench.test.cases, n, state.config.train.seed),
-        None => bench.test.cases.clone(),
-    };
+    let cases = args
+        .test_cases
+        .pick(&bench.test.cases, state.config.train.seed);
     let c = bench.convention;
     let cutoffs = [10, 20];
     let score = |model: &edgerec::model::SasRec, table: &Tensor, what: &str| -> Result<_> {

@@ -9,7 +9,7 @@ use clap::Args;
 use edgerec::model::ItemFeatures;
 use serde_json::json;
 
-use super::args::{check_file, BenchmarkArgs, BootstrapArgs, ResultsDirArgs};
+use super::args::{check_file, BenchmarkArgs, BootstrapArgs, ResultsDirArgs, TestCasesArgs};
 use crate::record::{self, Curve, RunRecord, Series};
 use crate::seqrec::{
     device, rank_cases, train, RunDir, RunOptions, TrainConfig, TrainData, VALIDATION_CUTOFFS,
@@ -56,9 +56,8 @@ pub struct TrainArgs {
     /// Stop each epoch after this many steps (smoke tests).
     #[arg(long)]
     pub max_steps_per_epoch: Option<usize>,
-    /// Test cases to score (a seeded subset; default: all, as the protocol says).
-    #[arg(long)]
-    pub test_cases: Option<usize>,
+    #[command(flatten)]
+    pub test_cases: TestCasesArgs,
     /// Train on every training session (the validation split's held-out sessions too) for
     /// the configured epochs, without validation: the last epoch is the model. For the final
     /// model once the epoch count was chosen on validation.
@@ -187,10 +186,7 @@ pub fn execute(args: TrainArgs) -> Result<RunRecord> {
     // Across resumes: the sum of every epoch's time (training and validation).
     let train_seconds: f64 = trained.state.history.iter().map(|e| e.seconds).sum();
     tracing::debug!("this invocation: {:.0} s", started.elapsed().as_secs_f64());
-    let cases = match args.test_cases {
-        Some(n) => crate::ranking::run::sample_cases(&bench.test.cases, n, config.train.seed),
-        None => bench.test.cases.clone(),
-    };
+    let cases = args.test_cases.pick(&bench.test.cases, config.train.seed);
     let cutoffs = [5, 10, 20];
     let curve_max_k = 50;
     let ranks = rank_cases(
