@@ -30,7 +30,7 @@ pub fn read_encoder(path: &std::path::Path) -> Result<TextEmbedder> {
 
 /// The vectors of `texts`, in order, on all cores with a progress bar (`what`): in batches of
 /// similar length, or `one_by_one` as the edge embeds a single text (a batch pads).
-fn embed_all(
+pub fn embed_all(
     encoder: &TextEmbedder,
     texts: &[&str],
     what: &str,
@@ -90,42 +90,4 @@ pub fn item_text_index(
         TextIndex::new(&vectors, encoder.dimension(), encoder.encoder_id()),
         summary,
     ))
-}
-
-/// `edgerec-train embed`: texts (one per line) to sentence vectors with a text-encoder bundle,
-/// as the edge embeds them; writes `{"text", "vector"}` JSON lines.
-#[derive(Debug, clap::Args)]
-pub struct EmbedArgs {
-    /// The text-encoder bundle (`edgerec-train text-bundle`).
-    #[arg(long)]
-    pub text_encoder: std::path::PathBuf,
-    /// A UTF-8 file with one text per line (empty lines are texts too).
-    #[arg(long)]
-    pub texts: std::path::PathBuf,
-    /// Output file (default: standard output).
-    #[arg(long)]
-    pub out: Option<std::path::PathBuf>,
-}
-
-pub fn run_embed(args: &EmbedArgs) -> Result<usize> {
-    use std::io::Write;
-    let encoder = read_encoder(&args.text_encoder)?;
-    let text = std::fs::read_to_string(&args.texts)
-        .with_context(|| format!("cannot read {} as UTF-8 text", args.texts.display()))?;
-    let texts: Vec<&str> = text.lines().collect();
-    // One text per call, as the edge answers `embed` for a single text.
-    let vectors = embed_all(&encoder, &texts, "texts", true)?;
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(crate::output::create_file(path)?)),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    for (text, vector) in texts.iter().zip(&vectors) {
-        serde_json::to_writer(
-            &mut out,
-            &serde_json::json!({ "text": text, "vector": vector }),
-        )?;
-        writeln!(out)?;
-    }
-    out.flush()?;
-    Ok(vectors.len())
 }

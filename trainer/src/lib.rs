@@ -1,6 +1,7 @@
-//! edgerec's trainer as a library: the CLI (`edgerec-train`) is a thin layer over it.
+//! edgerec's trainer as a library: the CLI (`edgerec-train`) is a thin layer over it, its
+//! subcommands in [`commands`] (the only module that uses clap or prints).
 
-pub mod coldstart;
+pub mod commands;
 pub mod conversion;
 pub mod covisit;
 pub mod data;

@@ -12,23 +12,6 @@ use anyhow::{bail, Context, Result};
 use crate::record::RunRecord;
 use crate::svg::{self, escape, Bar, Line};
 
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {
-    /// Folder of run records (*.json).
-    #[arg(long, default_value = "results")]
-    pub results: PathBuf,
-    /// Where to write the HTML report.
-    #[arg(long, default_value = "build/report.html")]
-    pub out: PathBuf,
-}
-
-/// Reads the records, writes the report, returns how many records it covers.
-pub fn write_report(args: &ReportArgs) -> Result<usize> {
-    let records = read_records(&args.results)?;
-    crate::output::write_file(&args.out, html_report(&records))?;
-    Ok(records.len())
-}
-
 /// Every `*.json` run record in `dir`, sorted by file name, with its file name.
 pub fn read_records(dir: &Path) -> Result<Vec<(PathBuf, RunRecord)>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use edgerec::{Engine, SimilarRequest, Source};
-use edgerec_trainer::coldstart::{run_cold_start, ColdStartArgs};
+use edgerec_trainer::commands::args::{BootstrapArgs, CutoffArgs, ExportArgs, ResultsDirArgs};
+use edgerec_trainer::commands::cold_start::{execute, ColdStartArgs};
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -14,16 +15,18 @@ fn repo(path: &str) -> PathBuf {
 
 #[test]
 fn text_candidates_reach_items_that_only_appear_after_the_split() {
-    let records = run_cold_start(&ColdStartArgs {
-        mapping: repo("mappings/rees46.toml"),
-        input: repo("data/rees46/2019-Oct_sample.csv"),
+    let records = execute(&ColdStartArgs {
+        export: ExportArgs {
+            mapping: repo("mappings/rees46.toml"),
+            input: repo("data/rees46/2019-Oct_sample.csv"),
+        },
         text_encoder: repo("data/models/minilm-L2-q4.bundle"),
         split_at: "2019-10-01T02:35:00Z".into(),
-        k: 20,
+        k: CutoffArgs { k: 20 },
         name: "rees46-sample".into(),
-        bootstrap: 50,
+        bootstrap: BootstrapArgs { bootstrap: 50 },
         seed: 1,
-        results_dir: None,
+        results_dir: ResultsDirArgs::default(),
     })
     .unwrap();
     let [plain, text] = &records[..] else {

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
+use edgerec_trainer::commands::args::{
+    BenchmarkArgs, BootstrapArgs, ResultsDirArgs, TestCasesArgs,
+};
+use edgerec_trainer::commands::hybrid::{execute, HybridArgs};
 use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
-use edgerec_trainer::seqrec::hybrid::{run_hybrid, HybridArgs};
 
 fn train_on(bench: &Benchmark, sessions: &[Vec<u32>], validation: bool, dir: &Path) {
     let cases = if validation {
@@ -43,8 +46,10 @@ fn the_hybrid_bundle_blends_v_sknn_with_weights_chosen_on_validation() {
     train_on(&bench, &bench.test.train, false, &tmp.join("all"));
 
     let args = HybridArgs {
-        data_set: DataSetKind::Diginetica,
-        data: Some(PathBuf::from("../data/diginetica")),
+        bench: BenchmarkArgs::new(
+            DataSetKind::Diginetica,
+            Some(PathBuf::from("../data/diginetica")),
+        ),
         run: tmp.join("all"),
         validation_run: Some(tmp.join("validated")),
         policy: "q8".into(),
@@ -56,12 +61,12 @@ fn the_hybrid_bundle_blends_v_sknn_with_weights_chosen_on_validation() {
         idf_weight: 5.0,
         validation_cases: 500,
         select_by: "MRR@20".into(),
-        test_cases: Some(500),
+        test_cases: TestCasesArgs::new(Some(500)),
         out: tmp.join("bundles"),
-        results_dir: Some(tmp.join("results")),
-        bootstrap: 10,
+        results_dir: ResultsDirArgs::new(Some(tmp.join("results"))),
+        bootstrap: BootstrapArgs { bootstrap: 10 },
     };
-    let records = run_hybrid(args).unwrap();
+    let records = execute(args).unwrap();
     let (served, hybrid) = (&records[0], &records[1]);
     assert_eq!(
         (served.model.as_str(), hybrid.model.as_str()),

@@ -5,8 +5,9 @@
 mod common;
 
 use edgerec::training::{Bundle, BundleSigner};
+use edgerec_trainer::commands::args::{BenchmarkArgs, ComputeArgs, PolicyArgs, TestCasesArgs};
+use edgerec_trainer::commands::quantize::{execute, QuantizeArgs};
 use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
-use edgerec_trainer::seqrec::quantize::{run_quantize, ComputeArg, QuantizeArgs};
 
 #[test]
 fn quantized_signed_bundles_load_back_and_score_like_the_trained_model() {
@@ -25,16 +26,17 @@ fn quantized_signed_bundles_load_back_and_score_like_the_trained_model() {
     let signer = BundleSigner::from_bytes(&[42; 32]);
     let key_path = tmp.join("test.key");
     std::fs::write(&key_path, "2a".repeat(32)).unwrap();
-    let report = run_quantize(QuantizeArgs {
-        data_set: DataSetKind::Diginetica,
-        data: Some("../data/diginetica".into()),
+    let report = execute(QuantizeArgs {
+        bench: BenchmarkArgs::new(DataSetKind::Diginetica, Some("../data/diginetica".into())),
         run: run_dir,
-        policies: vec!["f32".into(), "q8".into(), "q4".into()],
-        policy_file: None,
+        policies: PolicyArgs {
+            policies: vec!["f32".into(), "q8".into(), "q4".into()],
+            policy_file: None,
+        },
         out: tmp.join("bundles"),
         sign_key: Some(key_path),
-        compute: ComputeArg::Dequantized,
-        test_cases: Some(400),
+        compute: ComputeArgs::default(),
+        test_cases: TestCasesArgs::new(Some(400)),
         results_dir: Some(tmp.join("results")),
     })
     .unwrap();

@@ -2,7 +2,6 @@
 //! purchase task and its features, and the classic baselines (logistic regression, gradient-boosted
 //! trees, and trivial rules) that `edgerec-train purchase` compares.
 
-pub mod cli;
 pub mod features;
 pub mod gbdt;
 pub mod logistic;

@@ -93,7 +93,7 @@ impl PurchaseSplit {
 }
 
 /// The models compared on the task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PurchaseModel {
     /// The training base rate for everyone.
     Constant,

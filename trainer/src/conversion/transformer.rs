@@ -633,6 +633,42 @@ pub fn bundle_path(dir: &std::path::Path, data_set: &str, policy: &str) -> PathB
     dir.join(format!("{data_set}-purchase-transformer-{policy}.bundle"))
 }
 
+/// The engine's request for a candidate: their events, the items they touched (newest first, the
+/// focus item first) and the cut-off as the request time.
+pub fn predict_request(
+    user: &FunnelExample,
+    vocab: &FunnelVocab,
+    max_items: usize,
+) -> edgerec::PredictRequest {
+    let id = |item: u32| vocab.items[item as usize].clone();
+    let mut items: Vec<String> = Vec::new();
+    for e in user.events.iter().rev() {
+        let item = id(e.item);
+        if items.len() < max_items.max(1) && !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    edgerec::PredictRequest {
+        slot: None,
+        history: None,
+        events: Some(
+            user.events
+                .iter()
+                .map(|e| edgerec::Event {
+                    id: id(e.item),
+                    kind: e.kind.into(),
+                    time: e.time_ms.map(|t| t as u64),
+                })
+                .collect(),
+        ),
+        items,
+        context: Some(edgerec::Context {
+            time: Some(user.now_ms as u64),
+            ..Default::default()
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,7 +726,7 @@ mod tests {
         let items = &trained.vocab.items;
         let mut differ_by_item = false;
         for (case, p) in cases.iter().zip(&expected) {
-            let mut request = crate::conversion::cli::predict_request(case, &trained.vocab, 1);
+            let mut request = predict_request(case, &trained.vocab, 1);
             request.items.push(items[0].clone());
             let request = serde_json::to_value(&request).unwrap();
             for (engine, tolerance) in &engines {

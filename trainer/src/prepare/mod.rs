@@ -2,7 +2,6 @@
 //! normalisation fitted on training data, a data summary and user profiles. [`prepare`] runs it all
 //! for one mapped file and writes the results to a folder (see `edgerec-train prepare --help`).
 
-pub mod cli;
 pub mod dedup;
 pub mod labels;
 pub mod normalize;

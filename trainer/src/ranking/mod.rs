@@ -9,7 +9,6 @@
 //! - [`cli`]: the `baselines` subcommand.
 
 pub mod baselines;
-pub mod cli;
 pub mod metrics;
 pub mod protocol;
 pub mod run;

@@ -21,7 +21,7 @@ use super::Case;
 use crate::data::SessionData;
 use crate::record::DataInfo;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataSetKind {
     /// DIGINETICA sessions, SR-GNN split (train_sessions.txt, test_sessions.tsv).
     Diginetica,
@@ -34,6 +34,21 @@ impl DataSetKind {
         match self {
             DataSetKind::Diginetica => "diginetica",
             DataSetKind::AmazonBeauty => "amazon-beauty",
+        }
+    }
+
+    /// How the data set's literature names and scales its metrics (known before loading it,
+    /// so commands can check a metric name up front).
+    pub fn convention(self) -> MetricConvention {
+        match self {
+            DataSetKind::Diginetica => MetricConvention {
+                hit_name: "P",
+                scale: 100.0,
+            },
+            DataSetKind::AmazonBeauty => MetricConvention {
+                hit_name: "HR",
+                scale: 1.0,
+            },
         }
     }
 }
@@ -134,10 +149,7 @@ impl Benchmark {
                 cases: test_cases,
             },
             include_seen: true,
-            convention: MetricConvention {
-                hit_name: "P",
-                scale: 100.0,
-            },
+            convention: DataSetKind::Diginetica.convention(),
         })
     }
 
@@ -189,10 +201,7 @@ impl Benchmark {
             validation: leave_out(2),
             test: leave_out(1),
             include_seen: false,
-            convention: MetricConvention {
-                hit_name: "HR",
-                scale: 1.0,
-            },
+            convention: DataSetKind::AmazonBeauty.convention(),
         })
     }
 }

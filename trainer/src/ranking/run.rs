@@ -15,7 +15,7 @@ use super::{rank_cases, Case, Recommender};
 use crate::covisit::CovisitConfig;
 use crate::record::{self, Curve, RunRecord};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     /// PopRec: the most popular training items.

@@ -3,7 +3,6 @@
 //! batching, the loss, AdamW with warm-up and decay, validation each epoch, early stopping and
 //! checkpoints (safetensors) that a run resumes from exactly.
 
-pub mod cli;
 pub mod hybrid;
 pub mod optim;
 pub mod quantize;
@@ -22,6 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::ranking::metrics::{MetricConvention, Rank};
 use crate::ranking::Case;
 use optim::{AdamW, Schedule};
+
+/// The cut-offs of the metrics computed on validation each epoch: `select_by` must be one of
+/// them (`MRR@20`, `P@10`, ...).
+pub const VALIDATION_CUTOFFS: [usize; 2] = [10, 20];
 
 /// The model part of a training configuration (the catalog size comes from the data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -639,7 +642,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
                 include_seen,
                 "validate",
             )?;
-            let metrics = convention.summarize(&ranks, &[10, 20]);
+            let metrics = convention.summarize(&ranks, &VALIDATION_CUTOFFS);
             let score = *metrics.get(&tc.select_by).with_context(|| {
                 format!(
                     "select_by `{}` is not one of {:?}",

@@ -4,70 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
-use candle_core::Tensor;
-use clap::Args;
 use edgerec::training::model::serving::{export, ExportParts};
 use edgerec::training::model::{Compute, QuantPolicy, ServingModel, StoredTensor};
 use edgerec::training::{Bundle, BundleSigner};
 use serde::{Deserialize, Serialize};
-
-use super::{rank_cases, TrainedRun};
-use crate::ranking::protocol::{Benchmark, DataSetKind};
-use crate::record;
-
-#[derive(Debug, Args)]
-pub struct QuantizeArgs {
-    /// Which data set the run was trained on (its test split scores every policy).
-    #[arg(long, value_enum)]
-    pub data_set: DataSetKind,
-    /// Data folder (default: the sample shipped in data/<data set>).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// The training run folder (`edgerec-train train --out`); its best checkpoint is used.
-    #[arg(long, default_value = "runs/sasrec")]
-    pub run: PathBuf,
-    /// Built-in policies to compare (f32, f16, q8, q6, q5, q4), comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "f32,q8,q4")]
-    pub policies: Vec<String>,
-    /// Extra policies from a TOML file (`[[policy]]` tables: name, default, rules, item_table).
-    #[arg(long)]
-    pub policy_file: Option<PathBuf>,
-    /// Folder for the bundles (`<data set>-sasrec-<policy>.bundle`).
-    #[arg(long, default_value = "build/bundles")]
-    pub out: PathBuf,
-    /// Sign every bundle with this Ed25519 secret key (`edgerec-train keygen`).
-    #[arg(long)]
-    pub sign_key: Option<PathBuf>,
-    /// How the loaded bundles compute: candle's f32 ops on dequantized weights (the trainer's
-    /// arithmetic), or edgerec's int8 kernels (what the edge runs by default).
-    #[arg(long, value_enum, default_value = "dequantized")]
-    pub compute: ComputeArg,
-    /// Score only this many test cases (sampled with the run's seed); default all.
-    #[arg(long)]
-    pub test_cases: Option<usize>,
-    /// Write the comparison as `<dir>/quantize/<data set>.json` (`<data set>-int8.json` with
-    /// `--compute quantized`).
-    #[arg(long)]
-    pub results_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ComputeArg {
-    Dequantized,
-    Quantized,
-}
-
-impl ComputeArg {
-    pub fn compute(self) -> Compute {
-        match self {
-            ComputeArg::Dequantized => Compute::Dequantized,
-            ComputeArg::Quantized => Compute::Quantized,
-        }
-    }
-}
 
 /// Where a quantization report goes: `<dir>/quantize/<name>.json`, `<name>-int8.json` for the
 /// int8 kernels (`Compute::Quantized`).
@@ -221,90 +164,6 @@ pub struct QuantizeReport {
     pub command: String,
 }
 
-pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
-    let policies = read_policies(&args.policies, args.policy_file.as_deref())?;
-    let signer = match &args.sign_key {
-        Some(path) => Some(
-            BundleSigner::from_hex(
-                &std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?,
-            )
-            .with_context(|| format!("{}: not a secret key", path.display()))?,
-        ),
-        None => None,
-    };
-
-    let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
-    let run = TrainedRun::load(&args.run, bench.items.len())?;
-    let (state, model, table) = (&run.state, &run.model, &run.table);
-    let popularity_order = popularity_order(&bench.validation.train, state.model.num_items);
-    let parts = run.export_parts(&bench.items, &popularity_order);
-
-    let cases = match args.test_cases {
-        Some(n) => crate::ranking::run::sample_cases(&bench.test.cases, n, state.config.train.seed),
-        None => bench.test.cases.clone(),
-    };
-    let c = bench.convention;
-    let cutoffs = [10, 20];
-    let score =
-        |model: &edgerec::training::model::SasRec, table: &Tensor, what: &str| -> Result<_> {
-            let ranks = rank_cases(model, table, &cases, 20, bench.include_seen, what)?;
-            Ok(c.summarize(&ranks, &cutoffs))
-        };
-    let trained_metrics = score(model, table, "trained f32")?;
-    let compute = args.compute.compute();
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let validation: Vec<(String, f64)> = state
-        .history
-        .last()
-        .map(|e| e.validation.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, value)| (format!("validation {name}"), value))
-        .collect();
-    let lineage = BundleLineage {
-        training_data: serde_json::to_value(&bench.data)?,
-        metrics: validation,
-        created_at: created_at.clone(),
-    };
-    let results = quantize_policies(
-        &parts,
-        &policies,
-        &lineage,
-        signer.as_ref(),
-        compute,
-        |policy| {
-            args.out
-                .join(format!("{}-sasrec-{}.bundle", bench.data.name, policy.name))
-        },
-        |served| score(&served.model, &served.table, &served.policy.name),
-    )?;
-
-    let report = QuantizeReport {
-        data: bench.data.clone(),
-        protocol: format!(
-            "{}; {} of {} test cases",
-            bench.protocol,
-            cases.len(),
-            bench.test.cases.len()
-        ),
-        run: args.run.display().to_string(),
-        compute: format!("{compute:?}").to_lowercase(),
-        trained_metrics,
-        results,
-        created_at,
-        code_version: record::code_version(),
-        command: record::command_line(),
-    };
-    print_report(&report, &c.names(&[20]));
-    if let Some(dir) = &args.results_dir {
-        let path = report_path(dir, &report.data.name, compute);
-        crate::output::write_file(&path, serde_json::to_string_pretty(&report)?)?;
-        tracing::info!("wrote {}", path.display());
-    }
-    Ok(report)
-}
-
 /// Item indices by training frequency, most frequent first (ties by index).
 pub fn popularity_order(train: &[Vec<u32>], num_items: usize) -> Vec<u32> {
     let mut counts = vec![0u64; num_items];
@@ -316,47 +175,7 @@ pub fn popularity_order(train: &[Vec<u32>], num_items: usize) -> Vec<u32> {
     order
 }
 
+/// Bytes in MiB, two decimals.
 pub fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
-pub fn print_report(report: &QuantizeReport, names: &[String]) {
-    println!(
-        "{} transformer, {} ({} compute):",
-        report.data.name, report.protocol, report.compute
-    );
-    let metric_header: Vec<String> = names
-        .iter()
-        .map(|n| format!("{n:>9} {:>7}", "change"))
-        .collect();
-    println!(
-        "  {:<8} {:>10} {:>10} {:>10} {}",
-        "policy",
-        "bundle",
-        "weights",
-        "items",
-        metric_header.join(" ")
-    );
-    for r in &report.results {
-        let items = r.parts.get("item_vectors").copied().unwrap_or(0)
-            + r.parts.get("item_scales").copied().unwrap_or(0);
-        let metrics: Vec<String> = names
-            .iter()
-            .map(|n| {
-                format!(
-                    "{:>9.4} {:>+6.2}%",
-                    r.metrics.get(n).copied().unwrap_or(f64::NAN),
-                    r.change_percent.get(n).copied().unwrap_or(f64::NAN)
-                )
-            })
-            .collect();
-        println!(
-            "  {:<8} {:>10} {:>10} {:>10} {}",
-            r.policy.name,
-            mib(r.bundle_bytes),
-            mib(r.parts.get("weights").copied().unwrap_or(0)),
-            mib(items),
-            metrics.join(" ")
-        );
-    }
 }

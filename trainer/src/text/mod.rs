@@ -5,7 +5,6 @@
 //! (per-text p(recommended), a sentiment signal).
 
 pub mod bundle;
-pub mod cli;
 pub mod data;
 pub mod encoder;
 pub mod finetune;

@@ -15,10 +15,10 @@ use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
 use tokenizers::Tokenizer;
 
-use super::cli::{run_text, TextArgs, TextModel};
 use super::data::{read_reviews, split_by_item, Review, SAMPLE_PATH};
 use super::encoder::*;
 use super::finetune::{FinetuneConfig, Finetuner, Labels, TrainLayers};
+use crate::commands::text::{execute as run_text, TextArgs, TextModel};
 use crate::conversion::task::repo_path;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -489,7 +489,7 @@ fn keep_layers_drops_the_top_layers_only() {
 
 #[test]
 fn the_text_bundle_command_measures_every_variant() {
-    use super::bundle::{run_text_bundle, TextBundleArgs};
+    use crate::commands::text_bundle::{execute as run_text_bundle, TextBundleArgs};
     let reviews = sample();
     let dir = tiny_model_dir("text-bundle", &reviews);
     let out = temp_dir("text-bundle-out");

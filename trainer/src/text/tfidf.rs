@@ -3,6 +3,13 @@
 
 use std::collections::HashMap;
 
+use serde_json::json;
+
+use super::data::{ItemSplit, Review};
+use super::encoder::{argmax, RATINGS};
+use super::metrics::TestPredictions;
+use crate::conversion::metrics::roc_auc;
+
 /// A sparse row: (feature, value) pairs.
 pub type SparseRow = Vec<(u32, f32)>;
 
@@ -207,6 +214,86 @@ fn probabilities_into(z: &[f64], out: &mut [f64]) {
         sum += *o;
     }
     out.iter_mut().for_each(|o| *o /= sum);
+}
+
+/// The recommended flags and 0-based rating classes of the reviews at `idx`.
+pub fn labels_of(reviews: &[Review], idx: &[usize]) -> (Vec<bool>, Vec<usize>) {
+    (
+        idx.iter().map(|&i| reviews[i].recommended).collect(),
+        idx.iter()
+            .map(|&i| reviews[i].rating as usize - 1)
+            .collect(),
+    )
+}
+
+/// Fits the recommended and rating probes on `train` rows, choosing each L2 on validation
+/// (AUC, rating accuracy), and predicts the test rows.
+pub fn probe_run(
+    rows: &[SparseRow],
+    dims: usize,
+    reviews: &[Review],
+    split: &ItemSplit,
+    seed: u64,
+) -> (TestPredictions, serde_json::Value) {
+    let pick = |idx: &[usize]| idx.iter().map(|&i| rows[i].clone()).collect::<Vec<_>>();
+    let (train, val, test) = (
+        pick(&split.train),
+        pick(&split.validation),
+        pick(&split.test),
+    );
+    let (train_rec, train_rating) = labels_of(reviews, &split.train);
+    let (val_rec, val_rating) = labels_of(reviews, &split.validation);
+    let grid = [1e-6, 1e-5, 1e-4];
+    let config = |l2| ProbeConfig {
+        l2,
+        seed,
+        ..ProbeConfig::default()
+    };
+    let rec_labels: Vec<usize> = train_rec.iter().map(|&y| y as usize).collect();
+    let mut tried = Vec::new();
+    let mut best_rec: Option<(f64, f64, LinearProbe)> = None;
+    for &l2 in &grid {
+        let probe = LinearProbe::fit(&train, &rec_labels, dims, 2, &config(l2));
+        let p: Vec<f64> = val.iter().map(|r| probe.predict(r)[0]).collect();
+        let auc = roc_auc(&p, &val_rec).unwrap_or(f64::NAN);
+        tried.push(json!({"head": "recommended", "l2": l2, "val_auc": auc}));
+        if best_rec.as_ref().is_none_or(|b| auc > b.0) {
+            best_rec = Some((auc, l2, probe));
+        }
+    }
+    let mut best_rating: Option<(f64, f64, LinearProbe)> = None;
+    for &l2 in &grid {
+        let probe = LinearProbe::fit(&train, &train_rating, dims, RATINGS, &config(l2));
+        let hits = val
+            .iter()
+            .zip(&val_rating)
+            .filter(|(r, &y)| argmax(&probe.predict(r)) == y)
+            .count();
+        let acc = hits as f64 / val.len().max(1) as f64;
+        tried.push(json!({"head": "rating", "l2": l2, "val_accuracy": acc}));
+        if best_rating.as_ref().is_none_or(|b| acc > b.0) {
+            best_rating = Some((acc, l2, probe));
+        }
+    }
+    let (_, rec_l2, rec) = best_rec.expect("grid is not empty");
+    let (_, rating_l2, rating) = best_rating.expect("grid is not empty");
+    let (test_rec, test_rating) = labels_of(reviews, &split.test);
+    let predictions = TestPredictions {
+        p_recommended: test.iter().map(|r| rec.predict(r)[0]).collect(),
+        recommended: test_rec,
+        rating_predicted: test
+            .iter()
+            .map(|r| argmax(&rating.predict(r)) as u8 + 1)
+            .collect(),
+        rating: test_rating.iter().map(|&r| r as u8 + 1).collect(),
+    };
+    let defaults = ProbeConfig::default();
+    let config = json!({
+        "probe": "linear, SGD with L2 (per-example, decaying rate), L2 chosen on validation",
+        "epochs": defaults.epochs, "learning_rate": defaults.learning_rate,
+        "recommended_l2": rec_l2, "rating_l2": rating_l2, "tuning": tried,
+    });
+    (predictions, config)
 }
 
 #[cfg(test)]

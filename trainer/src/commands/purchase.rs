@@ -1,31 +1,28 @@
-//! `edgerec-train purchase`: the purchase-prediction evaluation from the command line.
+//! `edgerec-train purchase`: the purchase-prediction evaluation (fit on one time window, measure
+//! on a later one, optionally export the transformer as bundles). Its data flags
+//! ([`PurchaseDataArgs`]) are shared with `predict`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
-use super::gbdt::GbdtConfig;
-use super::logistic::LogisticConfig;
-use super::metrics::{AUC, ECE, LIFT_AT_10, LOG_LOSS};
-use super::readers::{read_rees46_csv, read_taobao_csv};
-use super::task::PurchaseSplit;
-use super::task::{
+use super::args::{BootstrapArgs, ComputeArgs, ResultsDirArgs};
+use super::quantize::print_report;
+use crate::conversion::gbdt::GbdtConfig;
+use crate::conversion::logistic::LogisticConfig;
+use crate::conversion::metrics::{AUC, ECE, LIFT_AT_10, LOG_LOSS};
+use crate::conversion::readers::{read_rees46_csv, read_taobao_csv};
+use crate::conversion::task::{
     data_info, file_fingerprint, run_model, run_record, PurchaseConfig, PurchaseData,
     PurchaseModel, PurchaseRun, REES46_SAMPLE_PATH, SAMPLE_PATH,
 };
-use super::transformer::{
-    bundle_path, test_examples, window_examples, FunnelExample, FunnelVocab, TransformerConfig,
-};
-use super::ConversionMetrics;
+use crate::conversion::transformer::{bundle_path, test_examples, TransformerConfig};
+use crate::conversion::ConversionMetrics;
 use crate::events::Event;
-use crate::seqrec::quantize::{
-    print_report, quantize_policies, read_policies, BundleLineage, ComputeArg, QuantizeReport,
-};
-use anyhow::Context as _;
-use std::collections::BTreeMap;
-use std::io::Write as _;
+use crate::seqrec::quantize::{quantize_policies, read_policies, BundleLineage, QuantizeReport};
 
 /// Data sets the purchase task knows how to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -69,8 +66,10 @@ impl PurchaseDataSet {
     }
 }
 
-#[derive(Debug, Args)]
-pub struct PurchaseArgs {
+/// `--data-set`, `--input`, `--lookback`, `--horizon`: the event file and the time windows of
+/// the purchase task (`purchase`, `predict`).
+#[derive(Debug, Clone, Args)]
+pub struct PurchaseDataArgs {
     /// Which data set (and so which file format) the input is.
     #[arg(long, value_enum, default_value = "taobao")]
     pub data_set: PurchaseDataSet,
@@ -78,20 +77,50 @@ pub struct PurchaseArgs {
     /// data/rees46/2019-Oct_sample.csv].
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Write one run record per model here, as `<data set>-purchase-<model>.json`.
-    #[arg(long)]
-    pub results_dir: Option<PathBuf>,
+    /// Features come from this much time before each cut-off, e.g. 50m, 2h (for `predict`: its
+    /// users are those active in this long before the test cut-off) [default: 50m for taobao,
+    /// 15m for rees46].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub lookback: Option<Duration>,
+    /// A user is positive if they buy within this long after the cut-off (the test cut-off is
+    /// one horizon before the end of the file) [default: 40m for taobao, 10m for rees46].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub horizon: Option<Duration>,
+}
+
+impl PurchaseDataArgs {
+    /// `--input`, or the data set's shipped sample.
+    pub fn input(&self) -> PathBuf {
+        self.input
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(self.data_set.sample()))
+    }
+
+    /// Fails unless the event file exists.
+    pub fn check(&self) -> Result<()> {
+        super::args::check_file("--input", &self.input())
+    }
+
+    /// Look-back and horizon in milliseconds, the data set's defaults where not given.
+    pub fn windows_ms(&self) -> (i64, i64) {
+        let (default_lookback, default_horizon) = self.data_set.default_windows();
+        (
+            self.lookback.unwrap_or(default_lookback).as_millis() as i64,
+            self.horizon.unwrap_or(default_horizon).as_millis() as i64,
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PurchaseArgs {
+    #[command(flatten)]
+    pub data: PurchaseDataArgs,
+    // One run record per model, as `<data set>-purchase-<model>.json`.
+    #[command(flatten)]
+    pub results_dir: ResultsDirArgs,
     /// Models to compare, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = PurchaseModel::ALL)]
     pub model: Vec<PurchaseModel>,
-    /// Features come from this much time before each cut-off, e.g. 50m, 2h
-    /// [default: 50m for taobao, 15m for rees46].
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub lookback: Option<Duration>,
-    /// A user is positive if they buy within this long after the cut-off
-    /// [default: 40m for taobao, 10m for rees46].
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub horizon: Option<Duration>,
     /// L2 penalty of the logistic regression (on standardised features).
     #[arg(long, default_value_t = LogisticConfig::default().l2)]
     pub lr_l2: f64,
@@ -107,9 +136,8 @@ pub struct PurchaseArgs {
     /// Most boosted trees (early stopping on held-out training users usually stops sooner).
     #[arg(long, default_value_t = GbdtConfig::default().max_trees)]
     pub gbdt_max_trees: usize,
-    /// Bootstrap resamples of the test users for the 95% intervals (0: no intervals).
-    #[arg(long, default_value_t = PurchaseConfig::default().bootstrap_resamples)]
-    pub bootstrap: usize,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
     /// Seed of every random choice (bootstrap, early-stopping split).
     #[arg(long, default_value_t = PurchaseConfig::default().seed)]
     pub seed: u64,
@@ -136,17 +164,22 @@ pub struct PurchaseArgs {
     /// Quantization policies of the exported bundles (f32, f16, q8, q6, q5, q4).
     #[arg(long, value_delimiter = ',', default_value = "f32,q8,q4")]
     pub policies: Vec<String>,
-    /// How the loaded bundles compute: candle's f32 ops on dequantized weights (the trainer's
-    /// arithmetic), or edgerec's int8 kernels (what the edge runs by default).
-    #[arg(long, value_enum, default_value = "dequantized")]
-    pub compute: ComputeArg,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
 }
 
-pub fn purchase(args: PurchaseArgs) -> Result<()> {
-    let (default_lookback, default_horizon) = args.data_set.default_windows();
+/// Checks the arguments, fits and measures every model, prints a table, writes the run records
+/// and, with `--bundles`, the transformer's bundles and their comparison.
+pub fn run(args: PurchaseArgs) -> Result<()> {
+    if args.bundles.is_some() && !args.model.contains(&PurchaseModel::Transformer) {
+        bail!("--bundles exports the transformer: add it with --model transformer");
+    }
+    let policies = read_policies(&args.policies, None)?;
+    args.data.check()?;
+    let (lookback_ms, horizon_ms) = args.data.windows_ms();
     let config = PurchaseConfig {
-        lookback_ms: args.lookback.unwrap_or(default_lookback).as_millis() as i64,
-        horizon_ms: args.horizon.unwrap_or(default_horizon).as_millis() as i64,
+        lookback_ms,
+        horizon_ms,
         logistic: LogisticConfig {
             l2: args.lr_l2,
             ..LogisticConfig::default()
@@ -168,14 +201,11 @@ pub fn purchase(args: PurchaseArgs) -> Result<()> {
             seed: args.seed,
             ..TransformerConfig::default()
         },
-        bootstrap_resamples: args.bootstrap,
+        bootstrap_resamples: args.bootstrap.bootstrap,
         seed: args.seed,
     };
-    let input = args
-        .input
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(args.data_set.sample()));
-    let events = args.data_set.read(&input)?;
+    let input = args.data.input();
+    let events = args.data.data_set.read(&input)?;
     let fingerprint = file_fingerprint(&input)?;
     let data = PurchaseData::build(&events, &config)?;
     tracing::info!(
@@ -193,21 +223,19 @@ pub fn purchase(args: PurchaseArgs) -> Result<()> {
         .map(|&model| run_model(model, &data, &config))
         .collect::<Result<_>>()?;
     print_table(&runs);
-    if let Some(dir) = &args.results_dir {
-        let data_set = args.data_set.name();
-        for run in &runs {
-            let path = dir.join(format!("{data_set}-purchase-{}.json", run.model.name()));
-            run_record(run, &data, data_set, &input, &fingerprint).write(&path)?;
-            println!("wrote {}", path.display());
-        }
+    let data_set = args.data.data_set.name();
+    for run in &runs {
+        let file = format!("{data_set}-purchase-{}.json", run.model.name());
+        let record = run_record(run, &data, data_set, &input, &fingerprint);
+        args.results_dir.write(&file, &record)?;
     }
     if let Some(dir) = &args.bundles {
         let Some(run) = runs.iter().find(|r| r.transformer.is_some()) else {
-            anyhow::bail!("--bundles exports the transformer: add it with --model transformer");
+            bail!("--bundles exports the transformer: add it with --model transformer");
         };
-        let report = export_transformer(run, &data, &args, dir, &input, &fingerprint)?;
-        if let Some(results) = &args.results_dir {
-            let name = format!("{}-purchase", args.data_set.name());
+        let report = export_transformer(run, &data, &args, &policies, dir, &input, &fingerprint)?;
+        if let Some(results) = &args.results_dir.results_dir {
+            let name = format!("{data_set}-purchase");
             let path = crate::seqrec::quantize::report_path(results, &name, args.compute.compute());
             crate::output::write_file(&path, serde_json::to_string_pretty(&report)?)?;
             println!("wrote {}", path.display());
@@ -222,15 +250,15 @@ fn export_transformer(
     run: &PurchaseRun,
     data: &PurchaseData,
     args: &PurchaseArgs,
+    policies: &[edgerec::training::model::QuantPolicy],
     dir: &Path,
     input: &Path,
     fingerprint: &str,
 ) -> Result<QuantizeReport> {
     let trained = run.transformer.as_ref().expect("a transformer run");
-    let policies = read_policies(&args.policies, None)?;
     let examples = test_examples(&data.source_events, data, &trained.vocab)?;
     let labels = &data.test.labels;
-    let data_set = args.data_set.name();
+    let data_set = args.data.data_set.name();
     let data_info = data_info(data, data_set, input, fingerprint);
     let created_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let lineage = BundleLineage {
@@ -248,7 +276,7 @@ fn export_transformer(
     let results = trained.with_export_parts(|parts| {
         quantize_policies(
             parts,
-            &policies,
+            policies,
             &lineage,
             None,
             args.compute.compute(),
@@ -306,107 +334,5 @@ fn print_table(runs: &[PurchaseRun]) {
             run.metrics.positives,
             cells.join(" | ")
         );
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct PredictArgs {
-    /// A transformer bundle with conversion heads (`purchase --model transformer --bundles`).
-    #[arg(long)]
-    pub bundle: PathBuf,
-    /// Which data set (and so which file format) the input is.
-    #[arg(long, value_enum, default_value = "taobao")]
-    pub data_set: PurchaseDataSet,
-    /// The event file [default: the shipped sample of the data set].
-    #[arg(long)]
-    pub input: Option<PathBuf>,
-    /// Users are those active in this long before the cut-off, which is the purchase task's
-    /// test cut-off (one horizon before the end of the file) [default: 50m taobao, 15m rees46].
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub lookback: Option<Duration>,
-    /// The purchase task's horizon, which places the cut-off [default: 40m taobao, 10m rees46].
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub horizon: Option<Duration>,
-    /// Items scored per user: the last one they touched, then their other items, newest first.
-    #[arg(long, default_value_t = 5)]
-    pub items: usize,
-    /// Only the first N users (by id).
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Output file (default: standard output).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// `edgerec-train predict`: p(click), p(cart), p(purchase) natively through the engine for the
-/// users active before a cut-off; `{request, response}` JSON lines, the requests as a shop's
-/// page would send them (typed, timed events and the request time).
-pub fn predict(args: PredictArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("cannot read {}", args.bundle.display()))?;
-    let engine = edgerec::Engine::from_bundle(&bytes)
-        .with_context(|| format!("{} is not a usable bundle", args.bundle.display()))?;
-    let input = args
-        .input
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(args.data_set.sample()));
-    let events = args.data_set.read(&input)?;
-    let (default_lookback, default_horizon) = args.data_set.default_windows();
-    let lookback = args.lookback.unwrap_or(default_lookback).as_millis() as i64;
-    let horizon = args.horizon.unwrap_or(default_horizon).as_millis() as i64;
-    let window = PurchaseSplit::latest(&events, lookback, horizon)?.test;
-    let vocab = FunnelVocab::before(&events, window.cutoff_ms);
-    let mut users = window_examples(&events, &window, &vocab)?;
-    users.truncate(args.limit.unwrap_or(usize::MAX));
-    let mut sink: Box<dyn std::io::Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(crate::output::create_file(path)?)),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    for user in &users {
-        let request = predict_request(user, &vocab, args.items);
-        let response = engine.predict(&request)?;
-        writeln!(
-            sink,
-            "{}",
-            serde_json::json!({ "user": user.user, "request": request, "response": response })
-        )?;
-    }
-    sink.flush()?;
-    Ok(())
-}
-
-/// The engine's request for a candidate: their events, the items they touched (newest first, the
-/// focus item first) and the cut-off as the request time.
-pub fn predict_request(
-    user: &FunnelExample,
-    vocab: &FunnelVocab,
-    max_items: usize,
-) -> edgerec::PredictRequest {
-    let id = |item: u32| vocab.items[item as usize].clone();
-    let mut items: Vec<String> = Vec::new();
-    for e in user.events.iter().rev() {
-        let item = id(e.item);
-        if items.len() < max_items.max(1) && !items.contains(&item) {
-            items.push(item);
-        }
-    }
-    edgerec::PredictRequest {
-        slot: None,
-        history: None,
-        events: Some(
-            user.events
-                .iter()
-                .map(|e| edgerec::Event {
-                    id: id(e.item),
-                    kind: e.kind.into(),
-                    time: e.time_ms.map(|t| t as u64),
-                })
-                .collect(),
-        ),
-        items,
-        context: Some(edgerec::Context {
-            time: Some(user.now_ms as u64),
-            ..Default::default()
-        }),
     }
 }

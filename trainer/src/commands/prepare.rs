@@ -1,4 +1,5 @@
-//! The `prepare` subcommand's arguments, kept next to what they drive so `main.rs` only dispatches.
+//! `edgerec-train prepare`: a data file read through a mapping, deduplicated, sessionised, split
+//! by time, labelled, with user profiles; the reject report and a summary printed and saved.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,16 +7,13 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
-use super::{prepare, LabelWindow, PrepareConfig, Scaling, SplitSpec};
+use super::args::ExportArgs;
+use crate::prepare::{prepare, LabelWindow, PrepareConfig, Scaling, SplitSpec};
 
 #[derive(Debug, Args)]
 pub struct PrepareArgs {
-    /// Mapping file that says how the input's columns become events and catalog entries (see mappings/).
-    #[arg(long)]
-    pub mapping: PathBuf,
-    /// The data file to read (CSV, JSON Lines, Parquet or a sessions text file, as the mapping says).
-    #[arg(long)]
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub export: ExportArgs,
     /// Output folder for the splits, labels, profiles, catalog and summary.json.
     #[arg(long)]
     pub out: PathBuf,
@@ -41,29 +39,28 @@ pub struct PrepareArgs {
     pub scaling: Scaling,
 }
 
-impl PrepareArgs {
-    /// Runs the preparation and prints the reject reports and the summary.
-    pub fn run(self) -> Result<()> {
-        let config = PrepareConfig {
-            mapping: self.mapping,
-            input: self.input,
-            out: self.out,
-            strict: self.strict,
-            session_gap_ms: self.session_gap.as_millis() as i64,
-            resplit_sessions: self.resplit_sessions,
-            split: self.split,
-            label_window: self.horizon.map_or(LabelWindow::Session, |h| {
-                LabelWindow::Horizon(h.as_millis() as i64)
-            }),
-            scaling: self.scaling,
-        };
-        let summary = prepare(&config)?;
-        println!("{summary}");
-        println!(
-            "wrote {} in {}",
-            summary.files.join(", "),
-            config.out.display()
-        );
-        Ok(())
-    }
+/// Runs the preparation and prints the reject reports and the summary.
+pub fn run(args: PrepareArgs) -> Result<()> {
+    args.export.check()?;
+    let config = PrepareConfig {
+        mapping: args.export.mapping,
+        input: args.export.input,
+        out: args.out,
+        strict: args.strict,
+        session_gap_ms: args.session_gap.as_millis() as i64,
+        resplit_sessions: args.resplit_sessions,
+        split: args.split,
+        label_window: args.horizon.map_or(LabelWindow::Session, |h| {
+            LabelWindow::Horizon(h.as_millis() as i64)
+        }),
+        scaling: args.scaling,
+    };
+    let summary = prepare(&config)?;
+    println!("{summary}");
+    println!(
+        "wrote {} in {}",
+        summary.files.join(", "),
+        config.out.display()
+    );
+    Ok(())
 }

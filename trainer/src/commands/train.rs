@@ -9,18 +9,16 @@ use clap::Args;
 use edgerec::training::model::ItemFeatures;
 use serde_json::json;
 
-use super::{device, rank_cases, train, RunOptions, TrainConfig, TrainData};
-use crate::ranking::protocol::{Benchmark, DataSetKind};
+use super::args::{check_file, BenchmarkArgs, BootstrapArgs, ResultsDirArgs, TestCasesArgs};
 use crate::record::{self, Curve, RunRecord, Series};
+use crate::seqrec::{
+    device, rank_cases, train, RunDir, RunOptions, TrainConfig, TrainData, VALIDATION_CUTOFFS,
+};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Which data set (and so which protocol).
-    #[arg(long, value_enum)]
-    pub data_set: DataSetKind,
-    /// Data folder (default: the sample shipped in data/<data set>).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub bench: BenchmarkArgs,
     /// A TOML training configuration (see configs/); flags below override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -58,9 +56,8 @@ pub struct TrainArgs {
     /// Stop each epoch after this many steps (smoke tests).
     #[arg(long)]
     pub max_steps_per_epoch: Option<usize>,
-    /// Test cases to score (a seeded subset; default: all, as the protocol says).
-    #[arg(long)]
-    pub test_cases: Option<usize>,
+    #[command(flatten)]
+    pub test_cases: TestCasesArgs,
     /// Train on every training session (the validation split's held-out sessions too) for
     /// the configured epochs, without validation: the last epoch is the model. For the final
     /// model once the epoch count was chosen on validation.
@@ -74,12 +71,15 @@ pub struct TrainArgs {
     /// fresh optimizer and learning-rate schedule.
     #[arg(long)]
     pub init_from: Option<PathBuf>,
-    /// Write the run record here as <data set>-sasrec.json.
+    /// The validation metric that picks the best epoch and stops early (`MRR@20`, `P@10`,
+    /// `NDCG@20`, ...: the data set's metrics at K = 10 or 20) [default: the configuration's].
     #[arg(long)]
-    pub results_dir: Option<PathBuf>,
-    /// Bootstrap resamples for the 95% intervals.
-    #[arg(long, default_value_t = 1000)]
-    pub bootstrap: usize,
+    pub select_by: Option<String>,
+    // The run record as `<data set>-sasrec.json` (`-sasrec-all-sessions` with --all-sessions).
+    #[command(flatten)]
+    pub results_dir: ResultsDirArgs,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
 }
 
 impl TrainArgs {
@@ -107,13 +107,45 @@ impl TrainArgs {
         set!(hidden => m.hidden);
         set!(layers => m.layers);
         set!(max_len => m.max_len);
+        if let Some(select_by) = &self.select_by {
+            t.select_by = select_by.clone();
+        }
         Ok(c)
+    }
+
+    /// The training configuration, with every cheap check done before any data is read: the
+    /// selection metric is one that validation computes, the folders and fractions make sense.
+    pub fn checked_config(&self) -> Result<TrainConfig> {
+        let config = self.config()?;
+        let flag = match self.select_by {
+            Some(_) => "--select-by",
+            None => "select_by (the configuration's)",
+        };
+        self.bench
+            .check_metric(flag, &config.train.select_by, &VALIDATION_CUTOFFS)?;
+        if let Some(f) = self.recent_sessions {
+            if !(f > 0.0 && f <= 1.0) {
+                bail!("--recent-sessions {f}: expected a fraction in (0, 1]");
+            }
+        }
+        if let Some(run) = &self.init_from {
+            check_file("--init-from", &RunDir(run.clone()).best())?;
+        }
+        self.bench.check()?;
+        device(&self.device)?;
+        Ok(config)
     }
 }
 
-pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
-    let config = args.config()?;
-    let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
+pub fn run(args: TrainArgs) -> Result<()> {
+    execute(args).map(drop)
+}
+
+/// Checks the arguments, trains (or resumes), scores the test split, prints the headline
+/// metrics and returns the run record (also written with `--results-dir`).
+pub fn execute(args: TrainArgs) -> Result<RunRecord> {
+    let config = args.checked_config()?;
+    let bench = args.bench.load()?;
     let device = device(&args.device)?;
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let started = Instant::now();
@@ -147,17 +179,14 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         init_from: args
             .init_from
             .as_ref()
-            .map(|run| super::RunDir(run.clone()).best()),
+            .map(|run| RunDir(run.clone()).best()),
         device,
     };
     let trained = train(&config, &data, &options)?;
     // Across resumes: the sum of every epoch's time (training and validation).
     let train_seconds: f64 = trained.state.history.iter().map(|e| e.seconds).sum();
     tracing::debug!("this invocation: {:.0} s", started.elapsed().as_secs_f64());
-    let cases = match args.test_cases {
-        Some(n) => crate::ranking::run::sample_cases(&bench.test.cases, n, config.train.seed),
-        None => bench.test.cases.clone(),
-    };
+    let cases = args.test_cases.pick(&bench.test.cases, config.train.seed);
     let cutoffs = [5, 10, 20];
     let curve_max_k = 50;
     let ranks = rank_cases(
@@ -205,7 +234,12 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
             "run_dir": args.out.display().to_string(),
         }),
         metrics: c.summarize(&ranks, &cutoffs),
-        intervals: c.bootstrap(&ranks, &cutoffs, args.bootstrap, config.train.seed),
+        intervals: c.bootstrap(
+            &ranks,
+            &cutoffs,
+            args.bootstrap.bootstrap,
+            config.train.seed,
+        ),
         curves,
         bundle_bytes: None,
         train_seconds,
@@ -225,18 +259,15 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         let v = record.metrics.get(&n).copied().unwrap_or(f64::NAN);
         println!("  {n} {v:.digits$}");
     }
-    if let Some(dir) = &args.results_dir {
-        let path = dir.join(format!("{}-{model_name}.json", record.data.name));
-        record.write(&path)?;
-        tracing::info!("wrote {}", path.display());
-    }
+    let file = format!("{}-{model_name}.json", record.data.name);
+    args.results_dir.write(&file, &record)?;
     Ok(record)
 }
 
 /// The training-curve plot of a run: train loss per epoch, and the validation metric of the
 /// epochs that were validated (none when training on every session: a missing point, not a
 /// NaN, which JSON cannot hold and the report could not read back).
-fn training_curve(history: &[super::EpochLog], select: &str) -> Curve {
+fn training_curve(history: &[crate::seqrec::EpochLog], select: &str) -> Curve {
     let validated: Vec<(f64, f64)> = history
         .iter()
         .filter_map(|e| Some((e.epoch as f64, *e.validation.get(select)?)))

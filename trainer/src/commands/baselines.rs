@@ -1,23 +1,18 @@
 //! `edgerec-train baselines`: every requested baseline on one benchmark, a table on stdout and
 //! one run record per model (`<results-dir>/<data set>-<model>.json`).
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use clap::Args;
 
-use super::protocol::{Benchmark, DataSetKind};
-use super::run::{run_model, EvalSettings, ModelKind};
+use super::args::{BenchmarkArgs, BootstrapArgs, ResultsDirArgs};
+use crate::ranking::protocol::{Benchmark, DataSetKind};
+use crate::ranking::run::{run_model, EvalSettings, ModelKind};
 use crate::record::RunRecord;
 
 #[derive(Debug, Args)]
 pub struct BaselinesArgs {
-    /// Which data set (and so which protocol).
-    #[arg(long, value_enum)]
-    pub data_set: DataSetKind,
-    /// Data folder (default: the sample shipped in data/<data set>).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub bench: BenchmarkArgs,
     /// Models to evaluate, comma-separated.
     #[arg(
         long,
@@ -26,18 +21,16 @@ pub struct BaselinesArgs {
         default_value = "popularity,covisit,sknn,vsknn"
     )]
     pub models: Vec<ModelKind>,
-    /// Write one run record per model here, as <data set>-<model>.json.
-    #[arg(long)]
-    pub results_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub results_dir: ResultsDirArgs,
     /// Cut-offs K of the reported metrics (HR/P@K, MRR@K, NDCG@K), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "5,10,20")]
     pub cutoffs: Vec<usize>,
     /// The metric@K curves run from K = 1 to this.
     #[arg(long, default_value_t = 50)]
     pub curve_max_k: usize,
-    /// Bootstrap resamples for the 95% intervals (0: no intervals).
-    #[arg(long, default_value_t = 1000)]
-    pub bootstrap: usize,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
     /// Seed of the bootstrap and of the validation subset.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -50,28 +43,11 @@ pub struct BaselinesArgs {
     pub select_by: Option<String>,
 }
 
-pub fn run_baselines(args: BaselinesArgs) -> Result<Vec<RunRecord>> {
-    let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
-    let max_cutoff = args.cutoffs.iter().copied().max().unwrap_or(20);
-    let default_select = match args.data_set {
-        DataSetKind::Diginetica => format!("MRR@{max_cutoff}"),
-        DataSetKind::AmazonBeauty => format!("NDCG@{max_cutoff}"),
-    };
-    let settings = EvalSettings {
-        cutoffs: args.cutoffs.clone(),
-        curve_max_k: args.curve_max_k,
-        bootstrap_resamples: args.bootstrap,
-        seed: args.seed,
-        tuning_cases: args.tuning_cases,
-        select_by: args.select_by.clone().unwrap_or(default_select),
-    };
-    let metric_names = bench.convention.names(&settings.cutoffs);
-    anyhow::ensure!(
-        metric_names.contains(&settings.select_by),
-        "--select-by {}: not a metric of this run (one of {})",
-        settings.select_by,
-        metric_names.join(", ")
-    );
+/// Checks the arguments, evaluates every model, writes their run records and prints a table.
+pub fn run(args: BaselinesArgs) -> Result<()> {
+    let settings = settings(&args)?;
+    args.bench.check()?;
+    let bench = args.bench.load()?;
     tracing::info!(
         items = bench.items.len(),
         train = bench.test.train.len(),
@@ -83,15 +59,41 @@ pub fn run_baselines(args: BaselinesArgs) -> Result<Vec<RunRecord>> {
     let mut records = Vec::new();
     for &kind in &args.models {
         let record = run_model(&bench, kind, &settings)?;
-        if let Some(dir) = &args.results_dir {
-            let path = dir.join(format!("{}-{}.json", record.data.name, record.model));
-            record.write(&path)?;
-            tracing::info!("wrote {}", path.display());
-        }
+        let file = format!("{}-{}.json", record.data.name, record.model);
+        args.results_dir.write(&file, &record)?;
         records.push(record);
     }
-    print_table(&records, &bench, max_cutoff);
-    Ok(records)
+    print_table(&records, &bench, max_cutoff(&settings.cutoffs));
+    Ok(())
+}
+
+fn max_cutoff(cutoffs: &[usize]) -> usize {
+    cutoffs.iter().copied().max().unwrap_or(20)
+}
+
+/// The evaluation settings, checked before any data is read: cut-offs of at least 1 and a
+/// `--select-by` metric that the tuning computes.
+fn settings(args: &BaselinesArgs) -> Result<EvalSettings> {
+    anyhow::ensure!(
+        !args.cutoffs.is_empty() && !args.cutoffs.contains(&0),
+        "--cutoffs: expected cut-offs of at least 1"
+    );
+    let max_cutoff = max_cutoff(&args.cutoffs);
+    let default_select = match args.bench.data_set {
+        DataSetKind::Diginetica => format!("MRR@{max_cutoff}"),
+        DataSetKind::AmazonBeauty => format!("NDCG@{max_cutoff}"),
+    };
+    let settings = EvalSettings {
+        cutoffs: args.cutoffs.clone(),
+        curve_max_k: args.curve_max_k,
+        bootstrap_resamples: args.bootstrap.bootstrap,
+        seed: args.seed,
+        tuning_cases: args.tuning_cases,
+        select_by: args.select_by.clone().unwrap_or(default_select),
+    };
+    args.bench
+        .check_metric("--select-by", &settings.select_by, &settings.cutoffs)?;
+    Ok(settings)
 }
 
 fn print_table(records: &[RunRecord], bench: &Benchmark, k: usize) {

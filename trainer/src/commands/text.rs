@@ -1,20 +1,21 @@
-//! `edgerec-train text`: the text-to-conversion evaluation from the command line.
+//! `edgerec-train text`: text to conversion (Women's E-Commerce Clothing Reviews): review text
+//! to recommended and rating, split by item; TF-IDF, frozen and fine-tuned MiniLM compared.
 
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::data::{read_reviews, split_by_item, ItemSplit, Review, SAMPLE_PATH};
-use super::encoder::{argmax, load_tokenizer, tokenize, TextPrediction, DEFAULT_MAX_LEN, RATINGS};
-use super::finetune::{EpochLog, FinetuneConfig, Finetuner, Labels, TrainLayers};
-use super::metrics::{TestPredictions, ACCURACY, AUC, LOG_LOSS, RATING_ACCURACY, RATING_MAE};
-use super::tfidf::{dense_row, LinearProbe, ProbeConfig, SparseRow, Tfidf};
-use crate::conversion::metrics::roc_auc;
+use super::args::{check_file, EncoderArgs, ResultsDirArgs};
 use crate::conversion::task::file_fingerprint;
 use crate::record::{self, Curve, DataInfo, RunRecord, Series};
+use crate::text::data::{read_reviews, split_by_item, ItemSplit, Review, SAMPLE_PATH};
+use crate::text::encoder::{load_tokenizer, tokenize, TextPrediction, DEFAULT_MAX_LEN};
+use crate::text::finetune::{EpochLog, FinetuneConfig, Finetuner, Labels, TrainLayers};
+use crate::text::metrics::{TestPredictions, ACCURACY, AUC, LOG_LOSS, RATING_ACCURACY, RATING_MAE};
+use crate::text::tfidf::{dense_row, labels_of, probe_run, SparseRow, Tfidf};
 
 /// The models `text` can compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,15 +49,14 @@ pub struct TextArgs {
     /// The reviews Parquet file [default: the shipped sample, data/womens-reviews/reviews_head400.parquet].
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Folder of the pretrained encoder (config.json, tokenizer.json, model.safetensors).
-    #[arg(long, default_value = "../shared/models/all-MiniLM-L6-v2")]
-    pub encoder: PathBuf,
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
     /// Where to write the fine-tuned model folder (loads as the base one does, plus head.safetensors).
     #[arg(long, default_value = "build/text-model")]
     pub out: PathBuf,
-    /// Write one run record per model here, as `womens-reviews-text-<model>.json`.
-    #[arg(long)]
-    pub results_dir: Option<PathBuf>,
+    // One run record per model, as `womens-reviews-text-<model>.json`.
+    #[command(flatten)]
+    pub results_dir: ResultsDirArgs,
     /// Models to compare, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = TextModel::ALL)]
     pub model: Vec<TextModel>,
@@ -123,85 +123,6 @@ pub struct TextRun {
     pub train_seconds: f64,
 }
 
-fn labels_of(reviews: &[Review], idx: &[usize]) -> (Vec<bool>, Vec<usize>) {
-    (
-        idx.iter().map(|&i| reviews[i].recommended).collect(),
-        idx.iter()
-            .map(|&i| reviews[i].rating as usize - 1)
-            .collect(),
-    )
-}
-
-/// Fits the recommended and rating probes on `train` rows, choosing each L2 on validation
-/// (AUC, rating accuracy), and predicts the test rows.
-pub(crate) fn probe_run(
-    rows: &[SparseRow],
-    dims: usize,
-    reviews: &[Review],
-    split: &ItemSplit,
-    seed: u64,
-) -> (TestPredictions, serde_json::Value) {
-    let pick = |idx: &[usize]| idx.iter().map(|&i| rows[i].clone()).collect::<Vec<_>>();
-    let (train, val, test) = (
-        pick(&split.train),
-        pick(&split.validation),
-        pick(&split.test),
-    );
-    let (train_rec, train_rating) = labels_of(reviews, &split.train);
-    let (val_rec, val_rating) = labels_of(reviews, &split.validation);
-    let grid = [1e-6, 1e-5, 1e-4];
-    let config = |l2| ProbeConfig {
-        l2,
-        seed,
-        ..ProbeConfig::default()
-    };
-    let rec_labels: Vec<usize> = train_rec.iter().map(|&y| y as usize).collect();
-    let mut tried = Vec::new();
-    let mut best_rec: Option<(f64, f64, LinearProbe)> = None;
-    for &l2 in &grid {
-        let probe = LinearProbe::fit(&train, &rec_labels, dims, 2, &config(l2));
-        let p: Vec<f64> = val.iter().map(|r| probe.predict(r)[0]).collect();
-        let auc = roc_auc(&p, &val_rec).unwrap_or(f64::NAN);
-        tried.push(json!({"head": "recommended", "l2": l2, "val_auc": auc}));
-        if best_rec.as_ref().is_none_or(|b| auc > b.0) {
-            best_rec = Some((auc, l2, probe));
-        }
-    }
-    let mut best_rating: Option<(f64, f64, LinearProbe)> = None;
-    for &l2 in &grid {
-        let probe = LinearProbe::fit(&train, &train_rating, dims, RATINGS, &config(l2));
-        let hits = val
-            .iter()
-            .zip(&val_rating)
-            .filter(|(r, &y)| argmax(&probe.predict(r)) == y)
-            .count();
-        let acc = hits as f64 / val.len().max(1) as f64;
-        tried.push(json!({"head": "rating", "l2": l2, "val_accuracy": acc}));
-        if best_rating.as_ref().is_none_or(|b| acc > b.0) {
-            best_rating = Some((acc, l2, probe));
-        }
-    }
-    let (_, rec_l2, rec) = best_rec.expect("grid is not empty");
-    let (_, rating_l2, rating) = best_rating.expect("grid is not empty");
-    let (test_rec, test_rating) = labels_of(reviews, &split.test);
-    let predictions = TestPredictions {
-        p_recommended: test.iter().map(|r| rec.predict(r)[0]).collect(),
-        recommended: test_rec,
-        rating_predicted: test
-            .iter()
-            .map(|r| argmax(&rating.predict(r)) as u8 + 1)
-            .collect(),
-        rating: test_rating.iter().map(|&r| r as u8 + 1).collect(),
-    };
-    let defaults = ProbeConfig::default();
-    let config = json!({
-        "probe": "linear, SGD with L2 (per-example, decaying rate), L2 chosen on validation",
-        "epochs": defaults.epochs, "learning_rate": defaults.learning_rate,
-        "recommended_l2": rec_l2, "rating_l2": rating_l2, "tuning": tried,
-    });
-    (predictions, config)
-}
-
 fn finish(
     model: TextModel,
     predictions: TestPredictions,
@@ -223,7 +144,10 @@ fn finish(
     }
 }
 
-pub fn run_text(args: &TextArgs) -> Result<Vec<TextRun>> {
+/// Checks the arguments, fits and measures every model, prints a table, writes the run records
+/// and returns the runs.
+pub fn execute(args: &TextArgs) -> Result<Vec<TextRun>> {
+    check(args)?;
     let input = args
         .input
         .clone()
@@ -300,7 +224,7 @@ pub fn run_text(args: &TextArgs) -> Result<Vec<TextRun>> {
         } else {
             candle_core::Device::Cpu
         };
-        let tokenizer = load_tokenizer(&args.encoder, args.max_len)?;
+        let tokenizer = load_tokenizer(&args.encoder.encoder, args.max_len)?;
         let texts: Vec<&str> = reviews.iter().map(|r| r.text.as_str()).collect();
         let tokens = tokenize(&tokenizer, &texts)?;
         let mean_len = tokens.iter().map(Vec::len).sum::<usize>() as f64 / tokens.len() as f64;
@@ -309,7 +233,7 @@ pub fn run_text(args: &TextArgs) -> Result<Vec<TextRun>> {
             "tokens per review: mean {mean_len:.1}, {truncated} truncated at {}",
             args.max_len
         );
-        let finetuner = Finetuner::new(&args.encoder, args.train_layers, prior, &device)?;
+        let finetuner = Finetuner::new(&args.encoder.encoder, args.train_layers, prior, &device)?;
         let started = Instant::now();
         let prepared = finetuner.prepare(&tokens, 64)?;
         let frozen_seconds = started.elapsed().as_secs_f64();
@@ -332,7 +256,7 @@ pub fn run_text(args: &TextArgs) -> Result<Vec<TextRun>> {
                 &split,
                 args.seed,
             );
-            config["features"] = json!({"kind": "frozen encoder, mean-pooled last hidden states, L2-normalised", "encoder": args.encoder.display().to_string(), "max_len": args.max_len});
+            config["features"] = json!({"kind": "frozen encoder, mean-pooled last hidden states, L2-normalised", "encoder": args.encoder.encoder.display().to_string(), "max_len": args.max_len});
             let seconds = frozen_seconds + started.elapsed().as_secs_f64();
             runs.push(finish(
                 TextModel::FrozenLr,
@@ -375,10 +299,10 @@ pub fn run_text(args: &TextArgs) -> Result<Vec<TextRun>> {
                 &config,
             )?;
             let train_seconds = frozen_seconds + started.elapsed().as_secs_f64();
-            finetuner.save(&args.encoder, &args.out)?;
+            finetuner.save(&args.encoder.encoder, &args.out)?;
             println!("wrote {}", args.out.display());
             // Test through the full forward pass from tokens, as the model serves.
-            let classifier = finetuner.classifier(&args.encoder, args.max_len)?;
+            let classifier = finetuner.classifier(&args.encoder.encoder, args.max_len)?;
             let test_tokens: Vec<Vec<u32>> =
                 split.test.iter().map(|&i| tokens[i].clone()).collect();
             let preds: Vec<TextPrediction> = classifier.predict_tokens(&test_tokens, 64)?;
@@ -390,7 +314,7 @@ pub fn run_text(args: &TextArgs) -> Result<Vec<TextRun>> {
                 rating: test_rating.iter().map(|&r| r as u8 + 1).collect(),
             };
             let run_config = json!({
-                "encoder": args.encoder.display().to_string(), "saved_to": args.out.display().to_string(),
+                "encoder": args.encoder.encoder.display().to_string(), "saved_to": args.out.display().to_string(),
                 "max_len": args.max_len, "trained_parameters": finetuner.trained_parameters(),
                 "finetune": config, "epochs_run": log, "frozen_pass_seconds": frozen_seconds,
             });
@@ -405,12 +329,12 @@ pub fn run_text(args: &TextArgs) -> Result<Vec<TextRun>> {
         }
     }
     print_table(&runs);
-    if let Some(dir) = &args.results_dir {
+    if args.results_dir.results_dir.is_some() {
         let fingerprint = file_fingerprint(&input)?;
         for run in &runs {
-            let path = dir.join(format!("womens-reviews-text-{}.json", run.model.name()));
-            record_of(run, &reviews, &split, &input, &fingerprint, args).write(&path)?;
-            println!("wrote {}", path.display());
+            let file = format!("womens-reviews-text-{}.json", run.model.name());
+            let record = record_of(run, &reviews, &split, &input, &fingerprint, args);
+            args.results_dir.write(&file, &record)?;
         }
     }
     Ok(runs)
@@ -518,9 +442,28 @@ fn print_table(runs: &[TextRun]) {
     }
 }
 
-/// Runs the command (the `main` entry point).
-pub fn text(args: TextArgs) -> Result<()> {
-    run_text(&args)
+/// The cheap checks: files and folders exist, shares and lengths make sense.
+fn check(args: &TextArgs) -> Result<()> {
+    if let Some(input) = &args.input {
+        check_file("--input", input)?;
+    }
+    if !(args.train_items > 0.0 && args.train_items < 1.0) {
+        bail!(
+            "--train-items {}: expected a share in (0, 1)",
+            args.train_items
+        );
+    }
+    if args.model.is_empty() {
+        bail!("--model: expected at least one model");
+    }
+    if args.model.iter().any(|&m| m != TextModel::TfidfLr) {
+        args.encoder.check()?;
+    }
+    Ok(())
+}
+
+pub fn run(args: TextArgs) -> Result<()> {
+    execute(&args)
         .map(drop)
         .context("the text evaluation failed")
 }

@@ -18,6 +18,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use edgerec::{Engine, RecommendRequest};
 
+use super::args::{check_file, BootstrapArgs, CutoffArgs, ExportArgs, ResultsDirArgs};
 use crate::covisit::{
     catalog_for, covisit_bundle, read_mapped, train_covisit_with_items, CovisitConfig,
 };
@@ -28,12 +29,9 @@ use crate::stats::{parallel_map, percentile_interval, resample_rng};
 
 #[derive(Debug, Args)]
 pub struct ColdStartArgs {
-    /// The export's mapping (it needs a `[catalog]` section: the item texts).
-    #[arg(long)]
-    pub mapping: PathBuf,
-    /// The export.
-    #[arg(long)]
-    pub input: PathBuf,
+    // The export (`--input`) and its mapping, which needs a `[catalog]` section: the item texts.
+    #[command(flatten)]
+    pub export: ExportArgs,
     /// The text-encoder bundle that embeds the item texts (`edgerec-train text-bundle`).
     #[arg(long)]
     pub text_encoder: PathBuf,
@@ -41,20 +39,18 @@ pub struct ColdStartArgs {
     /// later ones are the test.
     #[arg(long)]
     pub split_at: String,
-    /// Cut-off K of the metrics.
-    #[arg(short, long, default_value_t = 20)]
-    pub k: usize,
+    #[command(flatten)]
+    pub k: CutoffArgs,
     /// Name of the data set in the records.
     #[arg(long, default_value = "rees46")]
     pub name: String,
-    /// Bootstrap resamples of the test cases for the 95% intervals.
-    #[arg(long, default_value_t = 1000)]
-    pub bootstrap: usize,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
     #[arg(long, default_value_t = 17)]
     pub seed: u64,
-    /// Write one run record per bundle as `<dir>/<name>-cold-start-<model>.json`.
-    #[arg(long)]
-    pub results_dir: Option<PathBuf>,
+    // One run record per bundle as `<dir>/<name>-cold-start-<model>.json`.
+    #[command(flatten)]
+    pub results_dir: ResultsDirArgs,
 }
 
 /// One test case: a prefix and the next new item, and whether that item was cold.
@@ -64,15 +60,23 @@ struct Case {
     cold: bool,
 }
 
-pub fn run_cold_start(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
+pub fn run(args: ColdStartArgs) -> Result<()> {
+    execute(&args).map(drop)
+}
+
+/// Checks the arguments, trains both bundles, scores them and returns their run records (one
+/// printed row each).
+pub fn execute(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
     let split_ms = chrono::DateTime::parse_from_rfc3339(&args.split_at)
         .with_context(|| format!("--split-at {}: not an RFC 3339 time", args.split_at))?
         .timestamp_millis();
-    let data = read_mapped(&args.mapping, &args.input)?;
+    args.export.check()?;
+    check_file("--text-encoder", &args.text_encoder)?;
+    let data = read_mapped(&args.export.mapping, &args.export.input)?;
     if data.catalog.is_empty() {
         bail!(
             "{} has no [catalog] section: there are no item texts",
-            args.mapping.display()
+            args.export.mapping.display()
         );
     }
     let (mut train, mut test) = (Vec::new(), Vec::new());
@@ -116,17 +120,23 @@ pub fn run_cold_start(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
     let with_text = writer.finish();
     let train_seconds = started.elapsed().as_secs_f64();
 
-    let fingerprint = crate::conversion::task::file_fingerprint(&args.input)?;
+    let fingerprint = crate::conversion::task::file_fingerprint(&args.export.input)?;
     let mut records = Vec::new();
     for (model_name, bytes) in [("covisit", &plain), ("covisit+text", &with_text)] {
         let engine = Engine::from_bundle(bytes).context("the bundle does not load back")?;
-        let ranks = rank(&engine, &cases, args.k);
-        let (metrics, intervals) = metrics(&cases, &ranks, args.k, args.bootstrap, args.seed);
-        print_row(model_name, &metrics, args.k);
+        let ranks = rank(&engine, &cases, args.k.k);
+        let (metrics, intervals) = metrics(
+            &cases,
+            &ranks,
+            args.k.k,
+            args.bootstrap.bootstrap,
+            args.seed,
+        );
+        print_row(model_name, &metrics, args.k.k);
         records.push(RunRecord {
             data: DataInfo {
                 name: format!("{}-cold-start", args.name),
-                path: args.input.display().to_string(),
+                path: args.export.input.display().to_string(),
                 fingerprint_sha256: fingerprint.clone(),
                 sizes: BTreeMap::from([
                     ("train_sessions".into(), train.len() as u64),
@@ -148,7 +158,7 @@ pub fn run_cold_start(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
                 "every prefix of each test session (consecutive repeats merged) asks the engine's recommend \
                  (k = {}, seen items left out) for the next item not in the prefix; hit rate and MRR in \
                  percent over all cases, warm targets and cold targets",
-                args.k
+                args.k.k
             ),
             model: model_name.to_string(),
             config: serde_json::json!({
@@ -167,16 +177,9 @@ pub fn run_cold_start(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
             command: record::command_line(),
         });
     }
-    if let Some(dir) = &args.results_dir {
-        for r in &records {
-            let path = dir.join(format!(
-                "{}-{}.json",
-                r.data.name,
-                r.model.replace('+', "-")
-            ));
-            r.write(&path)?;
-            tracing::info!("wrote {}", path.display());
-        }
+    for r in &records {
+        let file = format!("{}-{}.json", r.data.name, r.model.replace('+', "-"));
+        args.results_dir.write(&file, r)?;
     }
     Ok(records)
 }
