@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The transformer of `edgerec::model::sasrec` in PyTorch, trained the way `edgerec-train train`
+"""The transformer of `wasm/src/model/sasrec.rs` in PyTorch, trained the way `edgerec-train train`
 trains it, to compare training throughput (sequences per second) side by side with candle.
 
 Same architecture and step: item + position + event-kind + time-gap embeddings, input layer norm,

@@ -226,7 +226,7 @@ if train_bench.exists():
     c, t = b["candle"], b["pytorch"]
     out += ["## Benchmark: training throughput, candle vs PyTorch", "",
             f"{b['benchmark']}. Same architecture and step in both (`scripts/bench-train-torch.py` mirrors "
-            f"`edgerec::model::sasrec` and the trainer's sampled softmax); machine: {b['machine']['cpus']} cores, "
+            f"`wasm/src/model/sasrec.rs` and the trainer's sampled softmax); machine: {b['machine']['cpus']} cores, "
             f"{b['machine']['threads']} threads each. Command: `{b['command']}` ({b['created_at'][:10]}).", "",
             "| framework | steps | sequences/s |", "|---|---:|---:|",
             f"| edgerec-train ({c['framework']}) | {c['steps']} | {c['sequences_per_second']:.0f} |",

@@ -213,11 +213,7 @@ function readError(e: unknown): void {
 
 function useEngine(): void {
   const engine = new Engine(bytes, undefined);
-  // KNOWN GAP (wasm/js/src/lib.rs, not the declaration string): the options parameters are declared
-  // `T | undefined`, not optional, so what JS callers and the READMEs write does not type-check.
-  // Declaring them `Option<JsValue>` in Rust makes wasm-bindgen write `options?: T | null`; then
-  // delete the three KNOWN GAP lines below (tsc then fails on them: an unused @ts-expect-error).
-  // @ts-expect-error: the options argument may not be left out yet
+  // Options are optional (`Option<JsValue>` in Rust: wasm-bindgen writes `options?: T | null`).
   new Engine(bytes);
   const shop = new Engine(bytes, { publicKey: "ab".repeat(32), compute: "quantized", textEncoder: encoderBytes });
   const kind: string = engine.modelKind;
@@ -240,7 +236,6 @@ function useEngine(): void {
   const restored: Session = Session.fromEvents(saved);
   readRecommendation(engine.recommendSession(restored, { k: 10, slot: "home" }));
   readRecommendation(engine.recommendSession(session, undefined));
-  // @ts-expect-error: KNOWN GAP as above: the request may not be left out yet
   engine.recommendSession(session);
   session.clear();
   readSimilar(engine.similar({ item: "21115", k: 8 }));
@@ -262,7 +257,6 @@ function useEngine(): void {
 
 function useTextEmbedder(): void {
   const plain = new TextEmbedder(encoderBytes, undefined);
-  // @ts-expect-error: KNOWN GAP as for Engine: the options argument may not be left out yet
   new TextEmbedder(encoderBytes);
   const embedder = new TextEmbedder(encoderBytes, { publicKey: "ab".repeat(32), compute: "dequantized" });
   const one: Float32Array = embedder.embed("Soft linen summer dress");

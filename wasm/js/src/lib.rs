@@ -437,9 +437,11 @@ impl Engine {
     #[wasm_bindgen(constructor)]
     pub fn new(
         bundle: &[u8],
-        #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EngineOptions")] options: Option<JsValue>,
     ) -> Result<Engine, JsValue> {
         const EXAMPLE: &str = "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"quantized\" | \"dequantized\", \"textEncoder\": Uint8Array}";
+        // Optional in TypeScript (`options?`): left out, or null, is no options.
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let (encoder_bytes, options) = take_text_encoder(options)?;
         let parsed: EngineOptions = parse_options(&options, EXAMPLE)?;
         let trusted = parsed
@@ -516,12 +518,11 @@ impl Engine {
     pub fn recommend_session(
         &self,
         session: &Session,
-        #[wasm_bindgen(unchecked_param_type = "SessionRequest | undefined")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SessionRequest")] request: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let body = if request.is_undefined() {
-            "{}".to_string()
-        } else {
-            object_json(&request, "{\"k\": 20}")?
+        let body = match request {
+            None => "{}".to_string(),
+            Some(request) => object_json(&request, "{\"k\": 20}")?,
         };
         let request = session
             .inner

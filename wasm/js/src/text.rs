@@ -34,10 +34,11 @@ impl TextEmbedder {
     pub fn new(
         bundle: &[u8],
         #[wasm_bindgen(
-            unchecked_param_type = "{publicKey?: string, compute?: \"quantized\" | \"dequantized\"} | undefined"
+            unchecked_param_type = "{publicKey?: string, compute?: \"quantized\" | \"dequantized\"}"
         )]
-        options: JsValue,
+        options: Option<JsValue>,
     ) -> Result<TextEmbedder, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         const EXAMPLE: &str =
             "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"quantized\" | \"dequantized\"}";
         let options: EmbedderOptions = parse_options(&options, EXAMPLE)?;
