@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
@@ -348,7 +348,7 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
         }
     }
     let compute = args.compute.compute();
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = crate::record::now();
     let test_reference: Vec<Vec<f32>> = split
         .test
         .iter()
@@ -420,7 +420,7 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
         });
     }
 
-    let fingerprint = crate::conversion::task::file_fingerprint(&args.texts)?;
+    let fingerprint = crate::fingerprint::file_fingerprint(&args.texts)?;
     let sizes = [
         ("reviews", reviews.len()),
         ("train_reviews", split.train.len()),
@@ -428,12 +428,7 @@ pub fn run_text_bundle(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
         ("test_reviews", split.test.len()),
     ];
     let report = TextQuantizeReport {
-        data: DataInfo {
-            name: "womens-reviews".to_string(),
-            path: args.texts.display().to_string(),
-            fingerprint_sha256: fingerprint,
-            sizes: sizes.iter().map(|&(k, v)| (k.to_string(), v as u64)).collect(),
-        },
+        data: DataInfo::new("womens-reviews", &args.texts, fingerprint, &sizes),
         protocol: format!(
             "vocabulary trimmed to the word pieces of all {} reviews (plus special pieces and the \
              single characters of ASCII and of the reviews), position embeddings cut to {} rows; \

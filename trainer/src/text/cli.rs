@@ -13,7 +13,7 @@ use super::finetune::{EpochLog, FinetuneConfig, Finetuner, Labels, TrainLayers};
 use super::metrics::{TestPredictions, ACCURACY, AUC, LOG_LOSS, RATING_ACCURACY, RATING_MAE};
 use super::tfidf::{dense_row, LinearProbe, ProbeConfig, SparseRow, Tfidf};
 use crate::conversion::metrics::roc_auc;
-use crate::conversion::task::file_fingerprint;
+use crate::fingerprint::file_fingerprint;
 use crate::record::{self, Curve, DataInfo, RunRecord, Series};
 
 /// The models `text` can compare.
