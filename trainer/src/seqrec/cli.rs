@@ -2,14 +2,14 @@
 //! evaluated on the standard test split, recorded as `<results-dir>/<data set>-sasrec.json`.
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
 use edgerec::model::ItemFeatures;
 use serde_json::json;
 
-use super::{device, rank_cases, train, RunOptions, TrainConfig, TrainData};
+use super::{device, rank_cases, train, RunData, RunOptions, TrainConfig, TrainData};
 use crate::ranking::protocol::{Benchmark, DataSetKind};
 use crate::record::{self, Curve, RunRecord, Series};
 
@@ -115,7 +115,7 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     let config = args.config()?;
     let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
     let device = device(&args.device)?;
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = record::now();
     let started = Instant::now();
     // Early stopping on validation cases that come after the training data in time
     // (DIGINETICA: the last 10% of training sessions; Amazon: each user's second-to-last item);
@@ -133,8 +133,9 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         }
         Some(f) => bail!("--recent-sessions {f}: expected a fraction in (0, 1]"),
     };
+    let data_set = RunData::of(&bench);
     let data = TrainData {
-        num_items: bench.items.len(),
+        data_set: &data_set,
         train: train_on,
         validation: validate_on,
         convention: bench.convention,
@@ -144,10 +145,7 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         dir: args.out.clone(),
         resume: args.resume,
         stop_after_epochs: args.stop_after_epochs,
-        init_from: args
-            .init_from
-            .as_ref()
-            .map(|run| super::RunDir(run.clone()).best()),
+        init_from: args.init_from.clone(),
         device,
     };
     let trained = train(&config, &data, &options)?;
@@ -178,16 +176,13 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
     } else {
         "sasrec"
     };
+    let protocol = format!(
+        "{}; {} of {} test cases",
+        bench.protocol,
+        cases.len(),
+        bench.test.cases.len()
+    );
     let record = RunRecord {
-        data: bench.data.clone(),
-        split: bench.split.clone(),
-        protocol: format!(
-            "{}; {} of {} test cases",
-            bench.protocol,
-            cases.len(),
-            bench.test.cases.len()
-        ),
-        model: model_name.into(),
         config: json!({
             "train": config,
             "model": trained.state.model,
@@ -207,11 +202,9 @@ pub fn run_train(args: TrainArgs) -> Result<RunRecord> {
         metrics: c.summarize(&ranks, &cutoffs),
         intervals: c.bootstrap(&ranks, &cutoffs, args.bootstrap, config.train.seed),
         curves,
-        bundle_bytes: None,
         train_seconds,
         created_at,
-        code_version: record::code_version(),
-        command: record::command_line(),
+        ..RunRecord::new(bench.data.clone(), &bench.split, protocol, model_name)
     };
     let names = c.names(&[20]);
     let digits = if c.scale == 100.0 { 2 } else { 4 };

@@ -9,7 +9,7 @@
 //! alone (weight 0) and the blend, each recorded as a run.
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -92,7 +92,7 @@ pub fn hybrid_bundle(
     blend: SessionBlend,
     created_at: String,
 ) -> Result<Vec<u8>> {
-    let run = TrainedRun::load(run, bench.items.len())?;
+    let run = TrainedRun::load(run, &super::RunData::of(bench))?;
     let popularity_order = super::quantize::popularity_order(sessions, bench.items.len());
     let (mut writer, _) = export(
         &run.export_parts(&bench.items, &popularity_order),
@@ -139,7 +139,7 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
             idf_weight: args.idf_weight,
         }),
     };
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = record::now();
     let settings = EvalSettings {
         cutoffs: vec![5, 10, 20],
         curve_max_k: 20,
@@ -258,17 +258,14 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
             .clone()
             .with_blend_weights(weights.0, weights.1, weights.2);
         let result = evaluate(&engine, &test, &bench, &settings, model);
+        let protocol = format!(
+            "{}; through the engine from {} (retrieval, re-scoring); {} of {} test cases",
+            bench.protocol,
+            path.display(),
+            test.len(),
+            bench.test.cases.len()
+        );
         let record = RunRecord {
-            data: bench.data.clone(),
-            split: bench.split.clone(),
-            protocol: format!(
-                "{}; through the engine from {} (retrieval, re-scoring); {} of {} test cases",
-                bench.protocol,
-                path.display(),
-                test.len(),
-                bench.test.cases.len()
-            ),
-            model: model.into(),
             config: json!({
                 "run": args.run.display().to_string(),
                 "validation_run": validation_run.display().to_string(),
@@ -282,8 +279,7 @@ pub fn run_hybrid(args: HybridArgs) -> Result<Vec<RunRecord>> {
             bundle_bytes: Some(bytes.len() as u64),
             train_seconds: build_seconds,
             created_at: created_at.clone(),
-            code_version: record::code_version(),
-            command: record::command_line(),
+            ..RunRecord::new(bench.data.clone(), &bench.split, protocol, model)
         };
         println!("{} {model} (weights {weights:?}):", bench.data.name);
         for n in bench.convention.names(&[20]) {

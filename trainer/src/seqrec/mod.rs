@@ -7,6 +7,7 @@ pub mod cli;
 pub mod hybrid;
 pub mod optim;
 pub mod quantize;
+pub mod run_dir;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::ranking::metrics::{MetricConvention, Rank};
 use crate::ranking::Case;
 use optim::{AdamW, Schedule};
+pub use run_dir::{RunData, RunDir};
 
 /// The model part of a training configuration (the catalog size comes from the data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -364,33 +366,6 @@ pub struct Trained {
     pub state: TrainState,
 }
 
-/// Where a run keeps its files.
-pub struct RunDir(pub PathBuf);
-
-impl RunDir {
-    pub fn latest(&self) -> PathBuf {
-        self.0.join("model.safetensors")
-    }
-    pub fn best(&self) -> PathBuf {
-        self.0.join("best.safetensors")
-    }
-    pub fn optimizer(&self) -> PathBuf {
-        self.0.join("optimizer.safetensors")
-    }
-    pub fn state(&self) -> PathBuf {
-        self.0.join("state.json")
-    }
-
-    /// The run's `state.json`.
-    pub fn read_state(&self) -> Result<TrainState> {
-        let path = self.state();
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}: is it a training run?", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a training state", path.display()))
-    }
-}
-
 /// A finished run loaded for export: its state, best weights and item table.
 pub struct TrainedRun {
     pub state: TrainState,
@@ -402,10 +377,13 @@ pub struct TrainedRun {
 }
 
 impl TrainedRun {
-    /// Loads `run`'s best checkpoint, refusing a run trained on another catalog size.
-    pub fn load(run: &Path, num_items: usize) -> Result<Self> {
+    /// Loads `run`'s best checkpoint, refusing a run trained on other data than `data` (see
+    /// [`RunDir::check_data`]) or on another catalog size.
+    pub fn load(run: &Path, data: &RunData) -> Result<Self> {
         let dir = RunDir(run.to_path_buf());
         let state = dir.read_state()?;
+        dir.check_data(data)?;
+        let num_items = data.items;
         if state.model.num_items != num_items {
             bail!(
                 "{} was trained on {} items but the data has {num_items}: wrong --data or --data-set?",
@@ -481,7 +459,8 @@ pub(crate) fn named_vars(varmap: &VarMap) -> Vec<(String, Var)> {
 
 /// What a model trains and validates on.
 pub struct TrainData<'a> {
-    pub num_items: usize,
+    /// The data set and its item ids, recorded in the run folder and checked on resume.
+    pub data_set: &'a RunData,
     pub train: &'a [Vec<u32>],
     pub validation: &'a [Case],
     pub convention: MetricConvention,
@@ -497,16 +476,28 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop after this many epochs in total, as if interrupted; a later `resume` continues.
     pub stop_after_epochs: Option<usize>,
-    /// Start from this checkpoint (a run of the same model configuration) instead of the
-    /// seeded initialisation, with a fresh optimizer and schedule: fine-tuning.
+    /// Start from this run's best checkpoint (a run of the same model configuration, trained on
+    /// the same data) instead of the seeded initialisation, with a fresh optimizer and
+    /// schedule: fine-tuning.
     pub init_from: Option<PathBuf>,
     pub device: Device,
 }
 
+/// The cut-offs of the metrics computed on validation after each epoch.
+pub const VALIDATION_CUTOFFS: [usize; 2] = [10, 20];
+
 /// Trains, validating after each epoch; writes checkpoints and resumes from them.
 pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Result<Trained> {
-    let (num_items, train, validation) = (data.num_items, data.train, data.validation);
+    let (num_items, train, validation) = (data.data_set.items, data.train, data.validation);
     let (convention, include_seen) = (data.convention, data.include_seen);
+    // Before any work: a metric that validation does not compute would fail after an epoch.
+    let validated = convention.names(&VALIDATION_CUTOFFS);
+    if !validation.is_empty() && !validated.contains(&config.train.select_by) {
+        bail!(
+            "select_by `{}` is not a validation metric; one of {validated:?}",
+            config.train.select_by
+        );
+    }
     let (dir, resume, device) = (options.dir.as_path(), options.resume, &options.device);
     let run = RunDir(dir.to_path_buf());
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -515,9 +506,12 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
     // Seeded initialisation: candle's CPU RNG cannot be seeded, so every variable is
     // re-drawn from our generator (same weights on every run and platform).
     seeded_init(&varmap, config.train.seed)?;
-    if let Some(path) = &options.init_from {
+    if let Some(init) = &options.init_from {
+        let init = RunDir(init.clone());
+        init.check_data(data.data_set)?;
+        let path = init.best();
         varmap
-            .load(path)
+            .load(&path)
             .with_context(|| format!("cannot start from {}", path.display()))?;
         tracing::info!("starting from {}", path.display());
     }
@@ -532,6 +526,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         best_score: f64::NEG_INFINITY,
     };
     if resume && run.state().exists() {
+        run.check_data(data.data_set)?;
         let saved = run.read_state()?;
         if saved.config != *config || saved.model != model_cfg {
             bail!(
@@ -550,6 +545,8 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
             dir.display()
         );
         state = saved;
+    } else {
+        run.write_data(data.data_set)?;
     }
     let tc = &config.train;
     let windows = windows(train, model_cfg.max_len);
@@ -637,7 +634,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
                 include_seen,
                 "validate",
             )?;
-            let metrics = convention.summarize(&ranks, &[10, 20]);
+            let metrics = convention.summarize(&ranks, &VALIDATION_CUTOFFS);
             let score = *metrics.get(&tc.select_by).with_context(|| {
                 format!(
                     "select_by `{}` is not one of {:?}",

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use candle_core::Tensor;
@@ -235,7 +235,7 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
     };
 
     let bench = Benchmark::load_or_sample(args.data_set, args.data.as_deref())?;
-    let run = TrainedRun::load(&args.run, bench.items.len())?;
+    let run = TrainedRun::load(&args.run, &super::RunData::of(&bench))?;
     let (state, model, table) = (&run.state, &run.model, &run.table);
     let popularity_order = popularity_order(&bench.validation.train, state.model.num_items);
     let parts = run.export_parts(&bench.items, &popularity_order);
@@ -252,7 +252,7 @@ pub fn run_quantize(args: QuantizeArgs) -> Result<QuantizeReport> {
     };
     let trained_metrics = score(model, table, "trained f32")?;
     let compute = args.compute.compute();
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = record::now();
     let validation: Vec<(String, f64)> = state
         .history
         .last()
