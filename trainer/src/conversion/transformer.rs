@@ -106,18 +106,6 @@ impl Default for TransformerConfig {
     }
 }
 
-/// The model's event kind of a source event type. Taobao's `fav` (a custom event) stands for
-/// intent between a view and a cart, so it takes the otherwise unused `Click`; a removal from the
-/// cart counts as a view of the item.
-pub fn event_kind(event_type: &EventType) -> EventKind {
-    match event_type {
-        EventType::View | EventType::RemoveFromCart => EventKind::View,
-        EventType::Click | EventType::Custom(_) => EventKind::Click,
-        EventType::AddToCart => EventKind::Cart,
-        EventType::Purchase => EventKind::Purchase,
-    }
-}
-
 /// Items (and their categories) indexed from the events before a time.
 #[derive(Debug, Clone)]
 pub struct FunnelVocab {
@@ -231,7 +219,7 @@ pub fn window_examples(
                         })?;
                         Ok(TimedEvent {
                             item,
-                            kind: event_kind(&e.event_type),
+                            kind: EventKind::from(e.event_type.core()),
                             time_ms: Some(e.timestamp_ms),
                         })
                     })
