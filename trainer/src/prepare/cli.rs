@@ -16,7 +16,7 @@ pub struct PrepareArgs {
     /// The data file to read (CSV, JSON Lines, Parquet or a sessions text file, as the mapping says).
     #[arg(long)]
     pub input: PathBuf,
-    /// Output folder for the splits, labels, profiles, catalog and summary.json.
+    /// Output folder for summary.json.
     #[arg(long)]
     pub out: PathBuf,
     /// Fail on the first rejected row (with file:line) instead of counting rejects by reason.
