@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs `edgerec-train prepare` on every full data set in ${SHARED:-../shared/data} and prints the reject
-# reports and summaries. Outputs go to build/prepared/<data set>/ (summary.json, splits, profiles, ...).
+# reports and summaries. Outputs go to build/prepared/<data set>/summary.json.
 set -euo pipefail
 shared=${SHARED:-../shared/data}
 train=${TRAIN:-target/debug/edgerec-train}

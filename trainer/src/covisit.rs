@@ -4,13 +4,12 @@ use std::collections::HashMap;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use edgerec::training::{
     BundleWriter, CatalogEntry, CovisitModel, CovisitParams, CATEGORY_SEPARATOR,
 };
 use edgerec::Catalog;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::events::CatalogItem;
 use crate::ingest::{self, Mapping};
@@ -161,11 +160,7 @@ pub fn read_mapped(mapping_path: &Path, input: &Path) -> Result<MappedData> {
     } else {
         Vec::new()
     };
-    let bytes = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let fingerprint = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let fingerprint = crate::fingerprint::file_fingerprint(input)?;
     Ok(MappedData {
         sessions,
         session_starts,

@@ -6,7 +6,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 
 /// One evaluation case: the session so far and the item that came next.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,10 +31,8 @@ impl SessionData {
         let test_text = read(&test_path)?;
         let train = parse_train(&train_text, &train_path)?;
         let test = parse_test(&test_text, &test_path)?;
-        let mut hash = Sha256::new();
-        hash.update(train_text.as_bytes());
-        hash.update(test_text.as_bytes());
-        let fingerprint = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let fingerprint =
+            crate::fingerprint::sha256_hex_of(&[train_text.as_bytes(), test_text.as_bytes()]);
         tracing::info!(
             train_sessions = train.len(),
             test_cases = test.len(),

@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// What the user did. Custom names from a shop's own vocabulary are kept, not dropped.
+/// What the user did, as a shop's export says it: the core's [`edgerec::EventType`] (what a
+/// request and the models know) plus what only data preparation needs, a removal from the cart
+/// and custom names from a shop's own vocabulary (kept, not dropped). [`EventType::core`] is the
+/// one mapping to the core's vocabulary, and so (through `edgerec::training::model::EventKind::from`) to
+/// the transformer's event kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
@@ -20,6 +24,18 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// The core's event type. A custom event (Taobao's `fav`) stands for intent between a view
+    /// and a cart, so it takes the otherwise unused `Click`; a removal from the cart counts as a
+    /// view of the item.
+    pub fn core(&self) -> edgerec::EventType {
+        match self {
+            EventType::View | EventType::RemoveFromCart => edgerec::EventType::View,
+            EventType::Click | EventType::Custom(_) => edgerec::EventType::Click,
+            EventType::AddToCart => edgerec::EventType::Cart,
+            EventType::Purchase => edgerec::EventType::Purchase,
+        }
+    }
+
     /// Funnel depth: view/click < cart < purchase. Custom events rank with views.
     pub fn funnel_stage(&self) -> u8 {
         match self {
@@ -27,6 +43,17 @@ impl EventType {
             EventType::Click => 1,
             EventType::AddToCart | EventType::RemoveFromCart => 2,
             EventType::Purchase => 3,
+        }
+    }
+}
+
+impl From<edgerec::EventType> for EventType {
+    fn from(kind: edgerec::EventType) -> Self {
+        match kind {
+            edgerec::EventType::View => EventType::View,
+            edgerec::EventType::Click => EventType::Click,
+            edgerec::EventType::Cart => EventType::AddToCart,
+            edgerec::EventType::Purchase => EventType::Purchase,
         }
     }
 }
@@ -81,5 +108,27 @@ impl CatalogItem {
         .filter(|p| !p.is_empty())
         .collect();
         (!parts.is_empty()).then(|| parts.join(". "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_event_types_round_trip() {
+        for kind in [
+            edgerec::EventType::View,
+            edgerec::EventType::Click,
+            edgerec::EventType::Cart,
+            edgerec::EventType::Purchase,
+        ] {
+            assert_eq!(EventType::from(kind).core(), kind);
+        }
+        assert_eq!(
+            EventType::Custom("fav".into()).core(),
+            edgerec::EventType::Click
+        );
+        assert_eq!(EventType::RemoveFromCart.core(), edgerec::EventType::View);
     }
 }

@@ -7,6 +7,7 @@ pub mod covisit;
 pub mod data;
 pub mod eval;
 pub mod events;
+pub mod fingerprint;
 pub mod ingest;
 pub mod item_text;
 pub mod output;

@@ -19,6 +19,26 @@ pub struct DataInfo {
     pub sizes: BTreeMap<String, u64>,
 }
 
+impl DataInfo {
+    /// A data set as a record states it; `sizes` as (what, how many) pairs.
+    pub fn new(
+        name: impl Into<String>,
+        path: &Path,
+        fingerprint_sha256: impl Into<String>,
+        sizes: &[(&str, usize)],
+    ) -> Self {
+        DataInfo {
+            name: name.into(),
+            path: path.display().to_string(),
+            fingerprint_sha256: fingerprint_sha256.into(),
+            sizes: sizes
+                .iter()
+                .map(|&(k, v)| (k.to_string(), v as u64))
+                .collect(),
+        }
+    }
+}
+
 /// A plotted curve: training loss per epoch, a reliability diagram, lift by decile, metric@K.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Curve {
@@ -63,6 +83,33 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// A record of `model` on `data` (split and evaluated as `split` and `protocol` say, in
+    /// words), stamped now: creation time ([`now`]), [`code_version`] and [`command_line`].
+    /// The caller adds what its model has (config, metrics, intervals, curves, bundle size,
+    /// training time), e.g. `RunRecord { metrics, ..RunRecord::new(data, split, protocol, model) }`.
+    pub fn new(
+        data: DataInfo,
+        split: impl Into<String>,
+        protocol: impl Into<String>,
+        model: impl Into<String>,
+    ) -> Self {
+        RunRecord {
+            data,
+            split: split.into(),
+            protocol: protocol.into(),
+            model: model.into(),
+            config: serde_json::Value::Null,
+            metrics: BTreeMap::new(),
+            intervals: BTreeMap::new(),
+            curves: Vec::new(),
+            bundle_bytes: None,
+            train_seconds: 0.0,
+            created_at: now(),
+            code_version: code_version(),
+            command: command_line(),
+        }
+    }
+
     pub fn write(&self, path: &Path) -> Result<()> {
         crate::output::write_file(path, serde_json::to_string_pretty(self)?)
     }
@@ -73,6 +120,11 @@ impl RunRecord {
         serde_json::from_str(&text)
             .with_context(|| format!("{} is not a run record", path.display()))
     }
+}
+
+/// The time now as records and bundles state it (RFC 3339, UTC, whole seconds).
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 /// `edgerec-trainer <version> (<git commit>)`, the commit read at build time when git is there.

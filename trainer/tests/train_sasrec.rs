@@ -100,3 +100,99 @@ fn loss_falls_and_checkpoints_reload_and_resume_exactly() {
     assert!(err.to_string().contains("another configuration"), "{err}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// A run folder records its data's fingerprint and item ids; reading it with another data
+/// folder (the sample with one more test line: the same items, other bytes) is refused by
+/// every reader, naming both fingerprints; the run's own data is accepted.
+#[test]
+fn a_run_refuses_a_data_folder_it_was_not_trained_on() {
+    use edgerec_trainer::ranking::protocol::DataSetKind;
+    use edgerec_trainer::seqrec::{train, RunData, RunDir, RunOptions, TrainData, TrainedRun};
+
+    let bench = common::sample();
+    let tmp = std::env::temp_dir().join(format!("edgerec-run-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let data = tmp.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::copy(
+        "../data/diginetica/train_sessions.txt",
+        data.join("train_sessions.txt"),
+    )
+    .unwrap();
+    let test = std::fs::read_to_string("../data/diginetica/test_sessions.tsv").unwrap();
+    let first = test.lines().next().unwrap();
+    std::fs::write(data.join("test_sessions.tsv"), format!("{test}{first}\n")).unwrap();
+    let other = Benchmark::load(DataSetKind::Diginetica, &data).unwrap();
+    assert_eq!(other.items, bench.items);
+    let (trained_on, given) = (
+        &bench.data.fingerprint_sha256,
+        &other.data.fingerprint_sha256,
+    );
+    assert_ne!(trained_on, given);
+    let names_both = |err: anyhow::Error| {
+        let err = format!("{err:#}");
+        assert!(
+            err.contains(trained_on.as_str()) && err.contains(given.as_str()),
+            "{err}"
+        );
+    };
+
+    let mut config = common::tiny_config(1);
+    config.train.max_steps_per_epoch = 2;
+    let dir = tmp.join("run");
+    run(&bench, &config, &dir, false, None).unwrap();
+    let recorded = RunDir(dir.clone()).read_data().unwrap().unwrap();
+    assert_eq!(recorded, RunData::of(&bench));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("items.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        bench.items.len()
+    );
+
+    // quantize and hybrid load the run through TrainedRun::load.
+    TrainedRun::load(&dir, &RunData::of(&bench)).unwrap();
+    names_both(TrainedRun::load(&dir, &RunData::of(&other)).err().unwrap());
+    // train --resume.
+    names_both(run(&other, &config, &dir, true, None).err().unwrap());
+    // train --init-from.
+    let other_data = RunData::of(&other);
+    let data = TrainData {
+        data_set: &other_data,
+        train: &other.validation.train[..100],
+        validation: &[],
+        convention: other.convention,
+        include_seen: other.include_seen,
+    };
+    let options = RunOptions {
+        dir: tmp.join("fine-tuned"),
+        resume: false,
+        stop_after_epochs: None,
+        init_from: Some(dir.clone()),
+        device: Device::Cpu,
+    };
+    names_both(train(&config, &data, &options).err().unwrap());
+
+    // A run from before runs recorded their data: accepted with a warning.
+    std::fs::remove_file(dir.join("data.json")).unwrap();
+    TrainedRun::load(&dir, &RunData::of(&other)).unwrap();
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+/// A selection metric that validation does not compute is refused before any training.
+#[test]
+fn an_unknown_select_by_is_refused_before_training() {
+    let bench = common::sample();
+    let mut config = common::tiny_config(1);
+    config.train.select_by = "Recall@20".into();
+    let dir = std::env::temp_dir().join(format!("edgerec-select-by-{}", std::process::id()));
+    let err = run(&bench, &config, &dir, false, None).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("`Recall@20` is not a validation metric"),
+        "{err}"
+    );
+    assert!(!dir.join("state.json").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

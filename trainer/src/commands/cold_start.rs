@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -111,7 +111,7 @@ pub fn execute(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
     let model = train_covisit_with_items(&train, &catalog_ids, &config);
     let catalog = catalog_for(&model, &data.catalog);
     let model = model.with_catalog(catalog);
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = record::now();
     let plain = covisit_bundle(&model, &config, created_at.clone()).finish();
     let encoder = read_encoder(&args.text_encoder)?;
     let (index, summary) = item_text_index(model.item_ids(), &data.catalog, &encoder)?;
@@ -120,7 +120,7 @@ pub fn execute(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
     let with_text = writer.finish();
     let train_seconds = started.elapsed().as_secs_f64();
 
-    let fingerprint = crate::conversion::task::file_fingerprint(&args.export.input)?;
+    let fingerprint = crate::fingerprint::file_fingerprint(&args.export.input)?;
     let mut records = Vec::new();
     for (model_name, bytes) in [("covisit", &plain), ("covisit+text", &with_text)] {
         let engine = Engine::from_bundle(bytes).context("the bundle does not load back")?;
@@ -133,34 +133,33 @@ pub fn execute(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
             args.seed,
         );
         print_row(model_name, &metrics, args.k.k);
-        records.push(RunRecord {
-            data: DataInfo {
-                name: format!("{}-cold-start", args.name),
-                path: args.export.input.display().to_string(),
-                fingerprint_sha256: fingerprint.clone(),
-                sizes: BTreeMap::from([
-                    ("train_sessions".into(), train.len() as u64),
-                    ("test_sessions".into(), test.len() as u64),
-                    ("test_cases".into(), cases.len() as u64),
-                    ("cold_cases".into(), cold_cases as u64),
-                    ("items".into(), model.item_ids().len() as u64),
-                    ("cold_items".into(), (model.item_ids().len() - warm.len()) as u64),
-                    ("items_with_text".into(), summary.with_text as u64),
-                ]),
-            },
-            split: format!(
+        let data = DataInfo::new(
+            format!("{}-cold-start", args.name),
+            &args.export.input,
+            &fingerprint,
+            &[
+                ("train_sessions", train.len()),
+                ("test_sessions", test.len()),
+                ("test_cases", cases.len()),
+                ("cold_cases", cold_cases),
+                ("items", model.item_ids().len()),
+                ("cold_items", model.item_ids().len() - warm.len()),
+                ("items_with_text", summary.with_text),
+            ],
+        );
+        let split = format!(
                 "by time: sessions beginning before {} train co-visitation; later sessions are the test; \
                  the catalog (item texts) is the whole file's, so items first seen after the split are cold \
                  (in the bundle, no co-visits)",
                 args.split_at
-            ),
-            protocol: format!(
+            );
+        let protocol = format!(
                 "every prefix of each test session (consecutive repeats merged) asks the engine's recommend \
                  (k = {}, seen items left out) for the next item not in the prefix; hit rate and MRR in \
                  percent over all cases, warm targets and cold targets",
                 args.k.k
-            ),
-            model: model_name.to_string(),
+            );
+        records.push(RunRecord {
             config: serde_json::json!({
                 "covisit": config,
                 "text_encoder": args.text_encoder.display().to_string(),
@@ -169,12 +168,10 @@ pub fn execute(args: &ColdStartArgs) -> Result<Vec<RunRecord>> {
             }),
             metrics,
             intervals,
-            curves: Vec::new(),
             bundle_bytes: Some(bytes.len() as u64),
             train_seconds,
             created_at: created_at.clone(),
-            code_version: record::code_version(),
-            command: record::command_line(),
+            ..RunRecord::new(data, split, protocol, model_name)
         });
     }
     for r in &records {

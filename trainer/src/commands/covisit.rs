@@ -3,7 +3,7 @@
 //! bundle.
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -14,7 +14,7 @@ use super::args::{check_dir, check_file, CutoffArgs};
 use super::evaluate::print_metrics;
 use crate::covisit::{catalog_for, read_mapped, train_covisit_with_items};
 use crate::output::write_file;
-use crate::record::{self, DataInfo, RunRecord};
+use crate::record::{DataInfo, RunRecord};
 use crate::{covisit_bundle, evaluate, train_covisit, CovisitConfig, RankingMetrics, SessionData};
 
 #[derive(Debug, Args)]
@@ -78,7 +78,7 @@ pub fn run(args: CovisitArgs) -> Result<()> {
         "trained in {train_seconds:.1} s"
     );
 
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = crate::record::now();
     let training_data = json!({
         "name": args.name,
         "path": args.data.display().to_string(),
@@ -105,22 +105,16 @@ pub fn run(args: CovisitArgs) -> Result<()> {
     println!("wrote {} ({} bytes)", args.out.display(), bytes.len());
 
     if let Some(path) = &args.results {
+        let data_info = DataInfo::new(
+            &args.name,
+            &args.data,
+            &data.fingerprint,
+            &[
+                ("train_sessions", data.train.len()),
+                ("test_cases", data.test.len()),
+            ],
+        );
         let record = RunRecord {
-            data: DataInfo {
-                name: args.name.clone(),
-                path: args.data.display().to_string(),
-                fingerprint_sha256: data.fingerprint.clone(),
-                sizes: [
-                    ("train_sessions", data.train.len()),
-                    ("test_cases", data.test.len()),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v as u64))
-                .collect(),
-            },
-            split: "standard (SR-GNN): every prefix of the sessions of the last 7 days".to_string(),
-            protocol: "full catalog ranked, items in the prefix included".to_string(),
-            model: "covisit".to_string(),
             config: serde_json::to_value(config)?,
             metrics: [
                 (format!("P@{}", metrics.k), metrics.precision),
@@ -128,13 +122,15 @@ pub fn run(args: CovisitArgs) -> Result<()> {
             ]
             .into_iter()
             .collect(),
-            intervals: Default::default(),
-            curves: Vec::new(),
             bundle_bytes: Some(bytes.len() as u64),
             train_seconds,
             created_at: created_at.clone(),
-            code_version: record::code_version(),
-            command: record::command_line(),
+            ..RunRecord::new(
+                data_info,
+                "standard (SR-GNN): every prefix of the sessions of the last 7 days",
+                "full catalog ranked, items in the prefix included",
+                "covisit",
+            )
         };
         record.write(path)?;
         println!("wrote {}", path.display());
@@ -192,7 +188,7 @@ fn covisit_mapped(args: &CovisitArgs, mapping: &Path, input: &Path) -> Result<()
         let catalog = catalog_for(&model, &data.catalog);
         model = model.with_catalog(catalog);
     }
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = crate::record::now();
     let mut writer = covisit_bundle(&model, &config, created_at);
     if let Some(encoder) = &encoder {
         let (index, summary) =

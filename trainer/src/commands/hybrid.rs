@@ -3,7 +3,7 @@
 //! test through the engine (see [`crate::seqrec::hybrid`]).
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::args::{check_dir, BenchmarkArgs, BootstrapArgs, ResultsDirArgs, TestCasesArgs};
 use crate::ranking::run::{evaluate, sample_cases_or_all, EvalSettings};
-use crate::record::{self, RunRecord};
+use crate::record::RunRecord;
 use crate::seqrec::hybrid::{blended_rank, hybrid_bundle};
 
 #[derive(Debug, Args)]
@@ -117,7 +117,7 @@ pub fn execute(args: HybridArgs) -> Result<Vec<RunRecord>> {
             idf_weight: args.idf_weight,
         }),
     };
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = crate::record::now();
     let settings = EvalSettings {
         cutoffs: CUTOFFS.to_vec(),
         curve_max_k: 20,
@@ -233,17 +233,14 @@ pub fn execute(args: HybridArgs) -> Result<Vec<RunRecord>> {
             .clone()
             .with_blend_weights(weights.0, weights.1, weights.2);
         let result = evaluate(&engine, &test, &bench, &settings, model);
+        let protocol = format!(
+            "{}; through the engine from {} (retrieval, re-scoring); {} of {} test cases",
+            bench.protocol,
+            path.display(),
+            test.len(),
+            bench.test.cases.len()
+        );
         let record = RunRecord {
-            data: bench.data.clone(),
-            split: bench.split.clone(),
-            protocol: format!(
-                "{}; through the engine from {} (retrieval, re-scoring); {} of {} test cases",
-                bench.protocol,
-                path.display(),
-                test.len(),
-                bench.test.cases.len()
-            ),
-            model: model.into(),
             config: json!({
                 "run": args.run.display().to_string(),
                 "validation_run": validation_run.display().to_string(),
@@ -257,8 +254,7 @@ pub fn execute(args: HybridArgs) -> Result<Vec<RunRecord>> {
             bundle_bytes: Some(bytes.len() as u64),
             train_seconds: build_seconds,
             created_at: created_at.clone(),
-            code_version: record::code_version(),
-            command: record::command_line(),
+            ..RunRecord::new(bench.data.clone(), &bench.split, protocol, model)
         };
         println!("{} {model} (weights {weights:?}):", bench.data.name);
         for n in bench.convention.names(&[20]) {

@@ -24,7 +24,7 @@ pub fn run(args: KeygenArgs) -> Result<()> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let signer = edgerec::training::BundleSigner::from_bytes(&secret);
-    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::fingerprint::hex(&secret);
     write_file(&key_path, format!("{hex}\n"))?;
     #[cfg(unix)]
     {

@@ -14,7 +14,7 @@ use crate::prepare::{prepare, LabelWindow, PrepareConfig, Scaling, SplitSpec};
 pub struct PrepareArgs {
     #[command(flatten)]
     pub export: ExportArgs,
-    /// Output folder for the splits, labels, profiles, catalog and summary.json.
+    /// Output folder for the summary.json.
     #[arg(long)]
     pub out: PathBuf,
     /// Fail on the first rejected row (with file:line) instead of counting rejects by reason.

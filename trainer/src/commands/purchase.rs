@@ -16,12 +16,13 @@ use crate::conversion::logistic::LogisticConfig;
 use crate::conversion::metrics::{AUC, ECE, LIFT_AT_10, LOG_LOSS};
 use crate::conversion::readers::{read_rees46_csv, read_taobao_csv};
 use crate::conversion::task::{
-    data_info, file_fingerprint, run_model, run_record, PurchaseConfig, PurchaseData,
-    PurchaseModel, PurchaseRun, REES46_SAMPLE_PATH, SAMPLE_PATH,
+    data_info, run_model, run_record, PurchaseConfig, PurchaseData, PurchaseModel, PurchaseRun,
+    REES46_SAMPLE_PATH, SAMPLE_PATH,
 };
 use crate::conversion::transformer::{bundle_path, test_examples, TransformerConfig};
 use crate::conversion::ConversionMetrics;
 use crate::events::Event;
+use crate::fingerprint::file_fingerprint;
 use crate::seqrec::quantize::{quantize_policies, read_policies, BundleLineage, QuantizeReport};
 
 /// Data sets the purchase task knows how to read.
@@ -260,7 +261,7 @@ fn export_transformer(
     let labels = &data.test.labels;
     let data_set = args.data.data_set.name();
     let data_info = data_info(data, data_set, input, fingerprint);
-    let created_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let created_at = crate::record::now();
     let lineage = BundleLineage {
         training_data: serde_json::to_value(&data_info)?,
         metrics: vec![(format!("test {AUC}"), run.metrics.by_name()[AUC])],

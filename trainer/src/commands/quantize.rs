@@ -2,7 +2,6 @@
 //! bundles, each loaded back as the edge loads it and compared on the test split.
 
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use candle_core::Tensor;
@@ -65,7 +64,7 @@ pub fn execute(args: QuantizeArgs) -> Result<QuantizeReport> {
     };
 
     let bench = args.bench.load()?;
-    let run = TrainedRun::load(&args.run, bench.items.len())?;
+    let run = TrainedRun::load(&args.run, &crate::seqrec::RunData::of(&bench))?;
     let (state, model, table) = (&run.state, &run.model, &run.table);
     let popularity_order = popularity_order(&bench.validation.train, state.model.num_items);
     let parts = run.export_parts(&bench.items, &popularity_order);
@@ -82,7 +81,7 @@ pub fn execute(args: QuantizeArgs) -> Result<QuantizeReport> {
         };
     let trained_metrics = score(model, table, "trained f32")?;
     let compute = args.compute.compute();
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = crate::record::now();
     let validation: Vec<(String, f64)> = state
         .history
         .last()

@@ -2,15 +2,15 @@
 //! to recommended and rating, split by item; TF-IDF, frozen and fine-tuned MiniLM compared.
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::args::{check_file, EncoderArgs, ResultsDirArgs};
-use crate::conversion::task::file_fingerprint;
-use crate::record::{self, Curve, DataInfo, RunRecord, Series};
+use crate::fingerprint::file_fingerprint;
+use crate::record::{Curve, DataInfo, RunRecord, Series};
 use crate::text::data::{read_reviews, split_by_item, ItemSplit, Review, SAMPLE_PATH};
 use crate::text::encoder::{load_tokenizer, tokenize, TextPrediction, DEFAULT_MAX_LEN};
 use crate::text::finetune::{EpochLog, FinetuneConfig, Finetuner, Labels, TrainLayers};
@@ -184,7 +184,7 @@ pub fn execute(args: &TextArgs) -> Result<Vec<TextRun>> {
     tracing::info!(
         rows = counts.rows, no_text = counts.no_text, bad_label = counts.bad_label,
         reviews = reviews.len(), train = split.train.len(), validation = split.validation.len(), test = split.test.len(),
-        items = ?split.items, "split by item"
+        items = ?split.how, "split by item"
     );
     let test_majority = split
         .test
@@ -377,42 +377,33 @@ fn record_of(
         ("train_reviews", split.train.len()),
         ("validation_reviews", split.validation.len()),
         ("test_reviews", split.test.len()),
-        ("train_items", split.items[0]),
-        ("validation_items", split.items[1]),
-        ("test_items", split.items[2]),
+        ("train_items", split.how[0]),
+        ("validation_items", split.how[1]),
+        ("test_items", split.how[2]),
     ];
+    let data = DataInfo::new("womens-reviews", input, fingerprint, &sizes);
+    let split = format!(
+        "by item (Clothing ID), seeded ({}): {:.0}/{:.0}/{:.0}% of items for train/validation/test{}",
+        args.seed,
+        args.train_items * 100.0,
+        (1.0 - args.train_items) * 50.0,
+        (1.0 - args.train_items) * 50.0,
+        match args.max_train_reviews {
+            Some(m) => format!("; training on a seeded sample of at most {m} of the training items' reviews"),
+            None => String::new(),
+        }
+    );
+    let protocol =
+        "review title + text -> recommended (AUC, accuracy at p >= 0.5, log loss) and rating 1-5 \
+        (accuracy and mean absolute error of the most probable rating); 95% percentile-bootstrap \
+        intervals over test reviews";
     RunRecord {
-        data: DataInfo {
-            name: "womens-reviews".to_string(),
-            path: input.display().to_string(),
-            fingerprint_sha256: fingerprint.to_string(),
-            sizes: sizes.iter().map(|&(k, v)| (k.to_string(), v as u64)).collect(),
-        },
-        split: format!(
-            "by item (Clothing ID), seeded ({}): {:.0}/{:.0}/{:.0}% of items for train/validation/test{}",
-            args.seed,
-            args.train_items * 100.0,
-            (1.0 - args.train_items) * 50.0,
-            (1.0 - args.train_items) * 50.0,
-            match args.max_train_reviews {
-                Some(m) => format!("; training on a seeded sample of at most {m} of the training items' reviews"),
-                None => String::new(),
-            }
-        ),
-        protocol: "review title + text -> recommended (AUC, accuracy at p >= 0.5, log loss) and rating 1-5 \
-                   (accuracy and mean absolute error of the most probable rating); 95% percentile-bootstrap \
-                   intervals over test reviews"
-            .to_string(),
-        model: format!("text {}", run.model.name()),
         config: run.config.clone(),
         metrics: run.metrics.clone(),
         intervals: run.intervals.clone(),
         curves: run.curves.clone(),
-        bundle_bytes: None,
         train_seconds: run.train_seconds,
-        created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        code_version: record::code_version(),
-        command: record::command_line(),
+        ..RunRecord::new(data, split, protocol, format!("text {}", run.model.name()))
     }
 }
 

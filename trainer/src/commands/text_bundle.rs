@@ -3,7 +3,7 @@
 //! bundles; each loaded back and compared with the f32 encoder (see [`crate::text::bundle`]).
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
@@ -226,7 +226,7 @@ pub fn execute(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
         }
     }
     let compute = args.compute.compute();
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = crate::record::now();
     let test_reference: Vec<Vec<f32>> = split
         .test
         .iter()
@@ -298,7 +298,7 @@ pub fn execute(args: &TextBundleArgs) -> Result<TextQuantizeReport> {
         });
     }
 
-    let fingerprint = crate::conversion::task::file_fingerprint(&args.texts)?;
+    let fingerprint = crate::fingerprint::file_fingerprint(&args.texts)?;
     let sizes = [
         ("reviews", reviews.len()),
         ("train_reviews", split.train.len()),

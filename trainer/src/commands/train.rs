@@ -2,7 +2,7 @@
 //! evaluated on the standard test split, recorded as `<results-dir>/<data set>-sasrec.json`.
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -12,7 +12,8 @@ use serde_json::json;
 use super::args::{check_file, BenchmarkArgs, BootstrapArgs, ResultsDirArgs, TestCasesArgs};
 use crate::record::{self, Curve, RunRecord, Series};
 use crate::seqrec::{
-    device, rank_cases, train, RunDir, RunOptions, TrainConfig, TrainData, VALIDATION_CUTOFFS,
+    device, rank_cases, train, RunData, RunDir, RunOptions, TrainConfig, TrainData,
+    VALIDATION_CUTOFFS,
 };
 
 #[derive(Debug, Args)]
@@ -147,7 +148,7 @@ pub fn execute(args: TrainArgs) -> Result<RunRecord> {
     let config = args.checked_config()?;
     let bench = args.bench.load()?;
     let device = device(&args.device)?;
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = record::now();
     let started = Instant::now();
     // Early stopping on validation cases that come after the training data in time
     // (DIGINETICA: the last 10% of training sessions; Amazon: each user's second-to-last item);
@@ -165,8 +166,9 @@ pub fn execute(args: TrainArgs) -> Result<RunRecord> {
         }
         Some(f) => bail!("--recent-sessions {f}: expected a fraction in (0, 1]"),
     };
+    let data_set = RunData::of(&bench);
     let data = TrainData {
-        num_items: bench.items.len(),
+        data_set: &data_set,
         train: train_on,
         validation: validate_on,
         convention: bench.convention,
@@ -176,10 +178,7 @@ pub fn execute(args: TrainArgs) -> Result<RunRecord> {
         dir: args.out.clone(),
         resume: args.resume,
         stop_after_epochs: args.stop_after_epochs,
-        init_from: args
-            .init_from
-            .as_ref()
-            .map(|run| RunDir(run.clone()).best()),
+        init_from: args.init_from.clone(),
         device,
     };
     let trained = train(&config, &data, &options)?;
@@ -207,16 +206,13 @@ pub fn execute(args: TrainArgs) -> Result<RunRecord> {
     } else {
         "sasrec"
     };
+    let protocol = format!(
+        "{}; {} of {} test cases",
+        bench.protocol,
+        cases.len(),
+        bench.test.cases.len()
+    );
     let record = RunRecord {
-        data: bench.data.clone(),
-        split: bench.split.clone(),
-        protocol: format!(
-            "{}; {} of {} test cases",
-            bench.protocol,
-            cases.len(),
-            bench.test.cases.len()
-        ),
-        model: model_name.into(),
         config: json!({
             "train": config,
             "model": trained.state.model,
@@ -241,11 +237,9 @@ pub fn execute(args: TrainArgs) -> Result<RunRecord> {
             config.train.seed,
         ),
         curves,
-        bundle_bytes: None,
         train_seconds,
         created_at,
-        code_version: record::code_version(),
-        command: record::command_line(),
+        ..RunRecord::new(bench.data.clone(), &bench.split, protocol, model_name)
     };
     let names = c.names(&[20]);
     let digits = if c.scale == 100.0 { 2 } else { 4 };

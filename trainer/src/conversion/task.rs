@@ -3,13 +3,11 @@
 //! into a [`RunRecord`].
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::features::{build_features, FeatureTable, PurchaseWindow};
 use super::gbdt::{Gbdt, GbdtConfig};
@@ -17,7 +15,7 @@ use super::logistic::{LogisticConfig, LogisticRegression};
 use super::metrics::{bootstrap_intervals, ConversionMetrics};
 use super::transformer::{TrainedTransformer, TransformerConfig};
 use crate::events::Event;
-use crate::record::{self, Curve, DataInfo, RunRecord, Series};
+use crate::record::{Curve, DataInfo, RunRecord, Series};
 use std::sync::Arc;
 
 /// The Taobao sample shipped in the repository (see `data/README.md`), relative to its root.
@@ -376,15 +374,6 @@ pub fn curves(run: &PurchaseRun) -> Vec<Curve> {
     curves
 }
 
-/// The SHA-256 of a file, hex.
-pub fn file_fingerprint(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 /// What a run's record says of its data: the file, its fingerprint and the window sizes.
 pub fn data_info(data: &PurchaseData, data_set: &str, input: &Path, fingerprint: &str) -> DataInfo {
     let sizes = [
@@ -394,15 +383,7 @@ pub fn data_info(data: &PurchaseData, data_set: &str, input: &Path, fingerprint:
         ("test_users", data.test.len()),
         ("test_buyers", data.test.positives()),
     ];
-    DataInfo {
-        name: data_set.to_string(),
-        path: input.display().to_string(),
-        fingerprint_sha256: fingerprint.to_string(),
-        sizes: sizes
-            .iter()
-            .map(|&(k, v)| (k.to_string(), v as u64))
-            .collect(),
-    }
+    DataInfo::new(data_set, input, fingerprint, &sizes)
 }
 
 /// The run record of one model's run.
@@ -413,31 +394,32 @@ pub fn run_record(
     input: &Path,
     fingerprint: &str,
 ) -> RunRecord {
+    let protocol = format!(
+        "purchase prediction per user; AUC (ties averaged), log loss (clipped at 1e-15), ECE \
+         over {} equal-width bins, lift in the top decile; 95% percentile-bootstrap intervals \
+         over test users",
+        super::metrics::CALIBRATION_BINS
+    );
     RunRecord {
-        data: data_info(data, data_set, input, fingerprint),
-        split: data.split.describe(),
-        protocol: format!(
-            "purchase prediction per user; AUC (ties averaged), log loss (clipped at 1e-15), ECE \
-             over {} equal-width bins, lift in the top decile; 95% percentile-bootstrap intervals \
-             over test users",
-            super::metrics::CALIBRATION_BINS
-        ),
-        model: run.model.name().to_string(),
         config: run.config.clone(),
         metrics: run.metrics.by_name(),
         intervals: run.intervals.clone(),
         curves: curves(run),
-        bundle_bytes: None,
         train_seconds: run.train_seconds,
-        created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        code_version: record::code_version(),
-        command: record::command_line(),
+        ..RunRecord::new(
+            data_info(data, data_set, input, fingerprint),
+            data.split.describe(),
+            protocol,
+            run.model.name(),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+
     use crate::conversion::metrics::AUC;
     use crate::conversion::readers::{read_rees46_csv, read_taobao_csv};
 

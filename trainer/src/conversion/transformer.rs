@@ -26,7 +26,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, IndexOp, Tensor, D};
@@ -42,6 +41,7 @@ use super::task::PurchaseData;
 use crate::events::{Event, EventType};
 use crate::record::{Curve, Series};
 use crate::seqrec::optim::{AdamW, Schedule};
+use crate::seqrec::train_loop::{run_epochs, EpochSummary, LoopConfig, Progress, Trainee};
 use crate::seqrec::{named_vars, seeded_init};
 
 /// Model and training settings of the conversion transformer.
@@ -103,18 +103,6 @@ impl Default for TransformerConfig {
             categories: true,
             seed: 42,
         }
-    }
-}
-
-/// The model's event kind of a source event type. Taobao's `fav` (a custom event) stands for
-/// intent between a view and a cart, so it takes the otherwise unused `Click`; a removal from the
-/// cart counts as a view of the item.
-pub fn event_kind(event_type: &EventType) -> EventKind {
-    match event_type {
-        EventType::View | EventType::RemoveFromCart => EventKind::View,
-        EventType::Click | EventType::Custom(_) => EventKind::Click,
-        EventType::AddToCart => EventKind::Cart,
-        EventType::Purchase => EventKind::Purchase,
     }
 }
 
@@ -231,7 +219,7 @@ pub fn window_examples(
                         })?;
                         Ok(TimedEvent {
                             item,
-                            kind: event_kind(&e.event_type),
+                            kind: EventKind::from(e.event_type.core()),
                             time_ms: Some(e.timestamp_ms),
                         })
                     })
@@ -479,10 +467,19 @@ pub fn train(
     let mut opt = AdamW::new(vars, config.weight_decay)?;
     let steps_per_epoch = train_set.len().div_ceil(config.batch_size);
     let total_steps = steps_per_epoch * config.epochs;
-    let schedule = Schedule {
-        lr: config.lr,
-        warmup_steps: config.warmup_steps.min(total_steps / 2),
-        final_lr_fraction: 0.05,
+    let loop_config = LoopConfig {
+        epochs: config.epochs,
+        last_epoch: config.epochs,
+        patience: config.patience,
+        steps_per_epoch,
+        schedule: Schedule {
+            lr: config.lr,
+            warmup_steps: config.warmup_steps.min(total_steps / 2),
+            final_lr_fraction: 0.05,
+        },
+        dropout: cfg.dropout,
+        seed: config.seed,
+        select_by: "held-out purchase AUC".into(),
     };
     tracing::info!(
         train = train_set.len(),
@@ -497,72 +494,20 @@ pub fn train(
         std::process::id(),
         config.seed
     ));
-    let mut rng = fastrand::Rng::with_seed(config.seed);
-    let (mut history, mut best, mut since_best) = (Vec::new(), (f64::NEG_INFINITY, 0usize), 0);
-    let mut step = 0usize;
-    for epoch in 1..=config.epochs {
-        let started = Instant::now();
-        let mut order: Vec<usize> = (0..train_set.len()).collect();
-        rng.shuffle(&mut order);
-        let bar = crate::progress::steps_bar(
-            steps_per_epoch as u64,
-            &format!("epoch {epoch}/{}", config.epochs),
-        );
-        let mut loss_sum = 0.0;
-        for (i, chunk) in order.chunks(config.batch_size).enumerate() {
-            let batch: Vec<&FunnelExample> = chunk.iter().map(|&j| &train_set[j]).collect();
-            let mut dropout = Dropout::new(
-                cfg.dropout,
-                config.seed ^ (step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
-            );
-            let table = model.item_table(&features)?;
-            let loss = esmm_loss(
-                &logits(&model, &table, &batch, Some(&mut dropout))?,
-                &label_tensor(&batch, &device)?,
-            )?;
-            let lr = schedule.lr_at(step, total_steps);
-            opt.apply(&loss.backward()?, lr)?;
-            step += 1;
-            loss_sum += crate::seqrec::finite_loss(&loss, step)?;
-            bar.set_message(format!(
-                "epoch {epoch}/{} loss {:.4} lr {lr:.2e}",
-                config.epochs,
-                loss_sum / (i + 1) as f64
-            ));
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
-        let seconds = started.elapsed().as_secs_f64();
-        let table = model.item_table(&features)?;
-        let (validation_loss, auc) = evaluate(&model, &table, &validation_set)?;
-        let log = FunnelEpoch {
-            epoch,
-            train_loss: loss_sum / steps_per_epoch.max(1) as f64,
-            validation_loss,
-            validation_purchase_auc: auc,
-            examples_per_second: train_set.len() as f64 / seconds,
-        };
-        tracing::info!(
-            "epoch {epoch}: loss {:.4}, held-out loss {:.4}, purchase AUC {}, {:.0} examples/s",
-            log.train_loss,
-            log.validation_loss,
-            auc.map_or("n/a".into(), |a| format!("{a:.4}")),
-            log.examples_per_second
-        );
-        history.push(log);
-        let score = auc.unwrap_or(-validation_loss);
-        if score > best.0 {
-            best = (score, epoch);
-            since_best = 0;
-            varmap.save(&best_path)?;
-        } else {
-            since_best += 1;
-            if since_best >= config.patience {
-                tracing::info!("early stop: no better held-out AUC for {since_best} epochs");
-                break;
-            }
-        }
-    }
+    let mut trainee = Funnel {
+        model: &model,
+        varmap: &varmap,
+        features: &features,
+        train: &train_set,
+        validation: &validation_set,
+        batch_size: config.batch_size,
+        rng: fastrand::Rng::with_seed(config.seed),
+        history: Vec::new(),
+        best_path: &best_path,
+    };
+    let mut progress = Progress::default();
+    run_epochs(&mut trainee, &mut opt, &loop_config, &mut progress)?;
+    let history = trainee.history;
     let (varmap, model) = crate::seqrec::load_model(&cfg, &best_path, &device)?;
     std::fs::remove_file(&best_path).ok();
     Ok(TrainedTransformer {
@@ -571,10 +516,80 @@ pub fn train(
         vocab,
         features,
         history,
-        best_epoch: best.1,
+        best_epoch: progress.best_epoch.unwrap_or(0),
         train_examples: train_set.len(),
         validation_examples: validation_set.len(),
     })
+}
+
+/// The funnel model as [`run_epochs`] trains it: users shuffled each epoch, the ESMM loss,
+/// validation by the held-out users' purchase AUC (their loss when it is undefined), the best
+/// weights kept in a temporary file.
+struct Funnel<'a> {
+    model: &'a SasRec,
+    varmap: &'a candle_nn::VarMap,
+    features: &'a ItemFeatures,
+    train: &'a [FunnelExample],
+    validation: &'a [FunnelExample],
+    batch_size: usize,
+    rng: fastrand::Rng,
+    history: Vec<FunnelEpoch>,
+    best_path: &'a std::path::Path,
+}
+
+impl Trainee for Funnel<'_> {
+    type Batch = Vec<usize>;
+
+    fn batches(&mut self, _epoch: usize) -> Vec<Vec<usize>> {
+        let mut order: Vec<usize> = (0..self.train.len()).collect();
+        self.rng.shuffle(&mut order);
+        order
+            .chunks(self.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect()
+    }
+
+    fn examples(&self, batch: &Vec<usize>) -> usize {
+        batch.len()
+    }
+
+    fn loss(&self, batch: &Vec<usize>, dropout: &mut Dropout, _step: usize) -> Result<Tensor> {
+        let batch: Vec<&FunnelExample> = batch.iter().map(|&j| &self.train[j]).collect();
+        let table = self.model.item_table(self.features)?;
+        esmm_loss(
+            &logits(self.model, &table, &batch, Some(dropout))?,
+            &label_tensor(&batch, self.model.device())?,
+        )
+    }
+
+    fn validate(&mut self, e: &EpochSummary) -> Result<f64> {
+        let table = self.model.item_table(self.features)?;
+        let (validation_loss, auc) = evaluate(self.model, &table, self.validation)?;
+        let log = FunnelEpoch {
+            epoch: e.epoch,
+            train_loss: e.train_loss,
+            validation_loss,
+            validation_purchase_auc: auc,
+            examples_per_second: e.examples as f64 / e.train_seconds,
+        };
+        tracing::info!(
+            "epoch {}: loss {:.4}, held-out loss {:.4}, purchase AUC {}, {:.0} examples/s",
+            e.epoch,
+            log.train_loss,
+            log.validation_loss,
+            auc.map_or("n/a".into(), |a| format!("{a:.4}")),
+            log.examples_per_second
+        );
+        self.history.push(log);
+        Ok(auc.unwrap_or(-validation_loss))
+    }
+
+    fn after_epoch(&mut self, _progress: &Progress, best: bool, _opt: &AdamW) -> Result<()> {
+        if best {
+            self.varmap.save(self.best_path)?;
+        }
+        Ok(())
+    }
 }
 
 /// Mean ESMM loss and purchase AUC over examples (no dropout).

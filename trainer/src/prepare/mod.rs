@@ -1,6 +1,12 @@
 //! Preparation of raw logs for training: deduplication, sessionisation, time-based splits, labels,
 //! normalisation fitted on training data, a data summary and user profiles. [`prepare`] runs it all
-//! for one mapped file and writes the results to a folder (see `edgerec-train prepare --help`).
+//! for one mapped file and reports what it found (`summary.json`; see `edgerec-train prepare
+//! --help`): a check of a mapping and of the data before training.
+//!
+//! The training commands run the same steps in memory from the export and its mapping
+//! (`covisit --mapping`, `cold-start`: [`crate::covisit::read_mapped`]), so `prepare` writes no
+//! copies of the events, labels, profiles or catalog that nothing would read: its output is the
+//! summary (counts, cut-offs, label counts, the fitted normalisations, the reject reports).
 
 pub mod dedup;
 pub mod labels;
@@ -13,8 +19,7 @@ pub mod summary;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -24,11 +29,11 @@ pub use labels::{labels, Label, LabelWindow};
 pub use normalize::{Normalizer, Scaling};
 pub use profiles::{build_profiles, CatalogIndex, UserProfile};
 pub use sessionize::{sessionize, sessions, Session, DEFAULT_GAP_MS};
-pub use split::{CutOffs, SplitSpec, Splits};
+pub use split::{CutOffs, SplitSpec, Splits, TimeSplits};
 pub use summary::{CatalogSummary, Distribution, EventSummary, Funnel};
 
 use crate::ingest::{read_catalog, read_events, Mapping, RejectReport};
-use crate::output::{create_file, write_file};
+use crate::output::write_file;
 
 /// Everything `prepare` needs to know.
 #[derive(Debug, Clone)]
@@ -79,13 +84,11 @@ pub struct PreparedSummary {
     pub profiles: u64,
     /// Fitted on the training split (event prices) and the training profiles.
     pub normalization: Vec<Normalizer>,
-    /// The files written, relative to the output folder.
+    /// The files written, relative to the output folder (`summary.json`).
     pub files: Vec<String>,
 }
 
-/// Runs the whole preparation and writes, under `config.out`: `{train,validation,test}.jsonl`
-/// (events), `labels-{split}.jsonl`, `profiles.jsonl`, `catalog.jsonl` (when the mapping has a
-/// catalog), `normalization.json` and `summary.json`.
+/// Runs the whole preparation and writes its summary to `config.out/summary.json`.
 pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
     let mapping = Mapping::load(&config.mapping)?;
     fs::create_dir_all(&config.out)
@@ -111,11 +114,6 @@ pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
         normalization: Vec::new(),
         files: Vec::new(),
     };
-    let write = |name: &str, lines: &mut dyn Iterator<Item = Result<String>>| -> Result<()> {
-        write_lines(&config.out.join(name), lines)?;
-        Ok(())
-    };
-
     // Events are read first, so that `--strict` stops at the file's first bad row as events see it.
     let mut events = None;
     if mapping.events.is_some() {
@@ -127,8 +125,6 @@ pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
     if mapping.catalog.is_some() {
         let (entries, report) = read_catalog(&mapping, &config.input, config.strict)?;
         summary.reads.push(report);
-        write("catalog.jsonl", &mut entries.iter().map(to_json))?;
-        summary.files.push("catalog.jsonl".into());
         summary.catalog = Some(CatalogSummary::of(&entries));
         catalog_entries = entries;
     }
@@ -140,7 +136,7 @@ pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
 
         let cut_offs = config.split.cut_offs(&events);
         summary.cut_offs = Some(cut_offs);
-        let splits = Splits::by_time(events, cut_offs);
+        let splits = TimeSplits::by_time(events, cut_offs);
         splits.check_no_leak()?;
         for (name, split_events) in splits.parts() {
             let split_sessions = sessions(split_events);
@@ -158,16 +154,6 @@ pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
                 name.to_string(),
                 EventSummary::of(split_events, &split_sessions),
             );
-            write(
-                &format!("{name}.jsonl"),
-                &mut split_events.iter().map(to_json),
-            )?;
-            write(
-                &format!("labels-{name}.jsonl"),
-                &mut split_labels.iter().map(to_json),
-            )?;
-            summary.files.push(format!("{name}.jsonl"));
-            summary.files.push(format!("labels-{name}.jsonl"));
         }
 
         // Profiles describe users as of the validation cut-off, from training events only.
@@ -183,15 +169,8 @@ pub fn prepare(config: &PrepareConfig) -> Result<PreparedSummary> {
         let mut profiles = build_profiles(&splits.train, &catalog, reference_ms);
         summary.normalization = fit_normalizers(&splits.train, &mut profiles, config.scaling);
         summary.profiles = profiles.len() as u64;
-        write("profiles.jsonl", &mut profiles.iter().map(to_json))?;
-        summary.files.push("profiles.jsonl".into());
     }
 
-    write_file(
-        &config.out.join("normalization.json"),
-        serde_json::to_string_pretty(&summary.normalization)?,
-    )?;
-    summary.files.push("normalization.json".into());
     summary.files.push("summary.json".into());
     write_file(
         &config.out.join("summary.json"),
@@ -235,19 +214,6 @@ fn fit_normalizers(
         normalizers.push(normalizer);
     }
     normalizers
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    Ok(serde_json::to_string(value)?)
-}
-
-fn write_lines(path: &Path, lines: &mut dyn Iterator<Item = Result<String>>) -> Result<()> {
-    let mut out = BufWriter::new(create_file(path)?);
-    for line in lines {
-        writeln!(out, "{}", line?)?;
-    }
-    out.flush()
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 impl fmt::Display for PreparedSummary {

@@ -1,6 +1,11 @@
-//! Time-based train / validation / test splits: every event before the validation cut-off is
-//! training, every event from the test cut-off on is test. An event-level cut cannot leak the future
-//! (a session that straddles a cut-off is cut with it).
+//! Train / validation / test splits ([`Splits`]): of events by time ([`TimeSplits`]: every event
+//! before the validation cut-off is training, every event from the test cut-off on is test; an
+//! event-level cut cannot leak the future, a session that straddles a cut-off is cut with it), and
+//! of reviews by item (`crate::text::data::ItemSplit`).
+//!
+//! The ranking benchmarks' `ranking::protocol::Split` (sequences to fit on, cases to rank) and the
+//! purchase task's `conversion::task::PurchaseSplit` (two time windows of features and labels) are
+//! not three-way partitions of records, so they stay types of their own.
 
 use std::fmt;
 use std::str::FromStr;
@@ -115,48 +120,68 @@ impl SplitSpec {
     }
 }
 
-/// Events in three time ranges.
-#[derive(Debug, Clone, Default)]
-pub struct Splits {
-    pub cut_offs: Option<CutOffs>,
-    pub train: Vec<Event>,
-    pub validation: Vec<Event>,
-    pub test: Vec<Event>,
+/// Records (events, review indices, ...) in three parts, each in its original order, and `how`
+/// they were placed (the time cut-offs, the number of items of each part, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splits<T, How> {
+    pub train: Vec<T>,
+    pub validation: Vec<T>,
+    pub test: Vec<T>,
+    pub how: How,
 }
 
-impl Splits {
-    /// Places each event by its time; the order within each split is kept.
-    pub fn by_time(events: Vec<Event>, cut_offs: CutOffs) -> Splits {
-        let mut splits = Splits {
-            cut_offs: Some(cut_offs),
-            ..Default::default()
-        };
-        for event in events {
-            if event.timestamp_ms < cut_offs.validation_from_ms {
-                splits.train.push(event);
-            } else if event.timestamp_ms < cut_offs.test_from_ms {
-                splits.validation.push(event);
-            } else {
-                splits.test.push(event);
-            }
+/// Events in three time ranges.
+pub type TimeSplits = Splits<Event, CutOffs>;
+
+impl<T, How> Splits<T, How> {
+    /// Places each record in the part `part_of` names (0 train, 1 validation, 2 test), keeping
+    /// their order.
+    pub fn place(
+        records: impl IntoIterator<Item = T>,
+        how: How,
+        mut part_of: impl FnMut(&T) -> usize,
+    ) -> Self {
+        let mut parts: [Vec<T>; 3] = Default::default();
+        for record in records {
+            let part = part_of(&record);
+            parts[part].push(record);
         }
-        splits
+        let [train, validation, test] = parts;
+        Splits {
+            train,
+            validation,
+            test,
+            how,
+        }
     }
 
-    /// `(name, events)` of the three splits, in time order.
-    pub fn parts(&self) -> [(&'static str, &[Event]); 3] {
+    /// `(name, records)` of the three parts: train, validation, test.
+    pub fn parts(&self) -> [(&'static str, &[T]); 3] {
         [
             ("train", &self.train),
             ("validation", &self.validation),
             ("test", &self.test),
         ]
     }
+}
+
+impl TimeSplits {
+    /// Places each event by its time; the order within each split is kept.
+    pub fn by_time(events: Vec<Event>, cut_offs: CutOffs) -> Self {
+        Splits::place(events, cut_offs, |event| {
+            if event.timestamp_ms < cut_offs.validation_from_ms {
+                0
+            } else if event.timestamp_ms < cut_offs.test_from_ms {
+                1
+            } else {
+                2
+            }
+        })
+    }
 
     /// Fails if any event of a later split precedes a cut-off, or of an earlier one reaches it.
     pub fn check_no_leak(&self) -> Result<()> {
-        let Some(c) = self.cut_offs else {
-            return Ok(());
-        };
+        let c = self.how;
         let bounds = [
             ("train", &self.train, i64::MIN, c.validation_from_ms),
             (

@@ -10,11 +10,10 @@
 //! Validation for tuning always comes from before the test: DIGINETICA's last 10% of training
 //! sessions (every prefix), Amazon's second-to-last items.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 
 use super::metrics::MetricConvention;
 use super::Case;
@@ -119,16 +118,16 @@ impl Benchmark {
                 })
             })
             .collect();
-        let data = DataInfo {
-            name: DataSetKind::Diginetica.name().to_string(),
-            path: dir.display().to_string(),
-            fingerprint_sha256: raw.fingerprint,
-            sizes: sizes(&[
+        let data = DataInfo::new(
+            DataSetKind::Diginetica.name(),
+            dir,
+            raw.fingerprint,
+            &[
                 ("train_sessions", train.len()),
                 ("test_cases", test_cases.len()),
                 ("items", catalog.ids.len()),
-            ]),
-        };
+            ],
+        );
         Ok(Benchmark {
             kind: DataSetKind::Diginetica,
             data,
@@ -175,23 +174,20 @@ impl Benchmark {
                 .collect();
             Split { train, cases }
         };
-        let fingerprint = Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let fingerprint = crate::fingerprint::sha256_hex(text.as_bytes());
         Ok(Benchmark {
             kind: DataSetKind::AmazonBeauty,
-            data: DataInfo {
-                name: DataSetKind::AmazonBeauty.name().to_string(),
-                path: dir.display().to_string(),
-                fingerprint_sha256: fingerprint,
-                sizes: sizes(&[
+            data: DataInfo::new(
+                DataSetKind::AmazonBeauty.name(),
+                dir,
+                fingerprint,
+                &[
                     ("users", encoded.len()),
                     ("items", catalog.ids.len()),
                     ("interactions", encoded.iter().map(Vec::len).sum()),
                     ("test_cases", encoded.len()),
-                ]),
-            },
+                ],
+            ),
             split: "leave-one-out (S3-Rec): per user, last item = test, second to last = \
                     validation; models train on each user's items before the held-out one"
                 .to_string(),
@@ -231,13 +227,6 @@ pub fn parse_user_sequences(text: &str, path: &Path) -> Result<Vec<Vec<String>>>
             }
             Ok(items)
         })
-        .collect()
-}
-
-fn sizes(pairs: &[(&str, usize)]) -> BTreeMap<String, u64> {
-    pairs
-        .iter()
-        .map(|&(k, v)| (k.to_string(), v as u64))
         .collect()
 }
 

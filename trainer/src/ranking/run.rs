@@ -1,7 +1,7 @@
 //! One baseline on one benchmark: tune on validation (when the model has knobs), train on the
 //! test split's training data, rank the test cases, and record everything as a [`RunRecord`].
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -121,7 +121,7 @@ pub fn evaluate(
 
 /// Tunes (where there is something to tune), trains on the test split and evaluates.
 pub fn run_model(bench: &Benchmark, kind: ModelKind, settings: &EvalSettings) -> Result<RunRecord> {
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let created_at = record::now();
     let num_items = bench.items.len();
     let train = &bench.test.train;
     // Tuning first: the recorded training time is that of the model evaluated.
@@ -167,10 +167,6 @@ pub fn run_model(bench: &Benchmark, kind: ModelKind, settings: &EvalSettings) ->
     let mut config = config;
     config["evaluation"] = serde_json::to_value(settings)?;
     Ok(RunRecord {
-        data: bench.data.clone(),
-        split: bench.split.clone(),
-        protocol: bench.protocol.clone(),
-        model: kind.name().to_string(),
         config,
         metrics: result.metrics,
         intervals: result.intervals,
@@ -178,8 +174,12 @@ pub fn run_model(bench: &Benchmark, kind: ModelKind, settings: &EvalSettings) ->
         bundle_bytes,
         train_seconds,
         created_at,
-        code_version: record::code_version(),
-        command: record::command_line(),
+        ..RunRecord::new(
+            bench.data.clone(),
+            &bench.split,
+            &bench.protocol,
+            kind.name(),
+        )
     })
 }
 

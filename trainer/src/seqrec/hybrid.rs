@@ -25,7 +25,7 @@ pub fn hybrid_bundle(
     blend: SessionBlend,
     created_at: String,
 ) -> Result<Vec<u8>> {
-    let run = TrainedRun::load(run, bench.items.len())?;
+    let run = TrainedRun::load(run, &super::RunData::of(bench))?;
     let popularity_order = super::quantize::popularity_order(sessions, bench.items.len());
     let (mut writer, _) = export(
         &run.export_parts(&bench.items, &popularity_order),

@@ -6,9 +6,10 @@
 pub mod hybrid;
 pub mod optim;
 pub mod quantize;
+pub mod run_dir;
+pub mod train_loop;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
@@ -21,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::ranking::metrics::{MetricConvention, Rank};
 use crate::ranking::Case;
 use optim::{AdamW, Schedule};
+pub use run_dir::{RunData, RunDir};
+use train_loop::{run_epochs, EpochSummary, LoopConfig, Progress, Trainee};
 
 /// The cut-offs of the metrics computed on validation each epoch: `select_by` must be one of
 /// them (`MRR@20`, `P@10`, ...).
@@ -369,33 +372,6 @@ pub struct Trained {
     pub state: TrainState,
 }
 
-/// Where a run keeps its files.
-pub struct RunDir(pub PathBuf);
-
-impl RunDir {
-    pub fn latest(&self) -> PathBuf {
-        self.0.join("model.safetensors")
-    }
-    pub fn best(&self) -> PathBuf {
-        self.0.join("best.safetensors")
-    }
-    pub fn optimizer(&self) -> PathBuf {
-        self.0.join("optimizer.safetensors")
-    }
-    pub fn state(&self) -> PathBuf {
-        self.0.join("state.json")
-    }
-
-    /// The run's `state.json`.
-    pub fn read_state(&self) -> Result<TrainState> {
-        let path = self.state();
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}: is it a training run?", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a training state", path.display()))
-    }
-}
-
 /// A finished run loaded for export: its state, best weights and item table.
 pub struct TrainedRun {
     pub state: TrainState,
@@ -407,10 +383,13 @@ pub struct TrainedRun {
 }
 
 impl TrainedRun {
-    /// Loads `run`'s best checkpoint, refusing a run trained on another catalog size.
-    pub fn load(run: &Path, num_items: usize) -> Result<Self> {
+    /// Loads `run`'s best checkpoint, refusing a run trained on other data than `data` (see
+    /// [`RunDir::check_data`]) or on another catalog size.
+    pub fn load(run: &Path, data: &RunData) -> Result<Self> {
         let dir = RunDir(run.to_path_buf());
         let state = dir.read_state()?;
+        dir.check_data(data)?;
+        let num_items = data.items;
         if state.model.num_items != num_items {
             bail!(
                 "{} was trained on {} items but the data has {num_items}: wrong --data or --data-set?",
@@ -486,7 +465,8 @@ pub(crate) fn named_vars(varmap: &VarMap) -> Vec<(String, Var)> {
 
 /// What a model trains and validates on.
 pub struct TrainData<'a> {
-    pub num_items: usize,
+    /// The data set and its item ids, recorded in the run folder and checked on resume.
+    pub data_set: &'a RunData,
     pub train: &'a [Vec<u32>],
     pub validation: &'a [Case],
     pub convention: MetricConvention,
@@ -502,16 +482,25 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop after this many epochs in total, as if interrupted; a later `resume` continues.
     pub stop_after_epochs: Option<usize>,
-    /// Start from this checkpoint (a run of the same model configuration) instead of the
-    /// seeded initialisation, with a fresh optimizer and schedule: fine-tuning.
+    /// Start from this run's best checkpoint (a run of the same model configuration, trained on
+    /// the same data) instead of the seeded initialisation, with a fresh optimizer and
+    /// schedule: fine-tuning.
     pub init_from: Option<PathBuf>,
     pub device: Device,
 }
 
 /// Trains, validating after each epoch; writes checkpoints and resumes from them.
 pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Result<Trained> {
-    let (num_items, train, validation) = (data.num_items, data.train, data.validation);
+    let (num_items, train, validation) = (data.data_set.items, data.train, data.validation);
     let (convention, include_seen) = (data.convention, data.include_seen);
+    // Before any work: a metric that validation does not compute would fail after an epoch.
+    let validated = convention.names(&VALIDATION_CUTOFFS);
+    if !validation.is_empty() && !validated.contains(&config.train.select_by) {
+        bail!(
+            "select_by `{}` is not a validation metric; one of {validated:?}",
+            config.train.select_by
+        );
+    }
     let (dir, resume, device) = (options.dir.as_path(), options.resume, &options.device);
     let run = RunDir(dir.to_path_buf());
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -520,9 +509,12 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
     // Seeded initialisation: candle's CPU RNG cannot be seeded, so every variable is
     // re-drawn from our generator (same weights on every run and platform).
     seeded_init(&varmap, config.train.seed)?;
-    if let Some(path) = &options.init_from {
+    if let Some(init) = &options.init_from {
+        let init = RunDir(init.clone());
+        init.check_data(data.data_set)?;
+        let path = init.best();
         varmap
-            .load(path)
+            .load(&path)
             .with_context(|| format!("cannot start from {}", path.display()))?;
         tracing::info!("starting from {}", path.display());
     }
@@ -537,6 +529,7 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         best_score: f64::NEG_INFINITY,
     };
     if resume && run.state().exists() {
+        run.check_data(data.data_set)?;
         let saved = run.read_state()?;
         if saved.config != *config || saved.model != model_cfg {
             bail!(
@@ -555,6 +548,8 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
             dir.display()
         );
         state = saved;
+    } else {
+        run.write_data(data.data_set)?;
     }
     let tc = &config.train;
     let windows = windows(train, model_cfg.max_len);
@@ -583,124 +578,160 @@ pub fn train(config: &TrainConfig, data: &TrainData, options: &RunOptions) -> Re
         model_cfg.hidden,
         num_items
     );
-    let features = ItemFeatures::none();
     let sampler = (tc.negatives > 0)
         .then(|| NegativeSampler::new(&windows, num_items, tc.negatives, tc.seed));
-    let mut since_best = state
-        .best_epoch
-        .map_or(0, |b| state.epochs_done.saturating_sub(b));
-    let last_epoch = options
-        .stop_after_epochs
-        .map_or(tc.epochs, |n| n.min(tc.epochs));
-    while state.epochs_done < last_epoch && (state.best_epoch.is_none() || since_best < tc.patience)
-    {
-        let epoch = state.epochs_done + 1;
-        let started = Instant::now();
-        let batches = epoch_batches(&windows, tc.batch_size, tc.seed.wrapping_add(epoch as u64));
-        let bar = crate::progress::steps_bar(
-            steps_per_epoch as u64,
-            &format!("epoch {epoch}/{}", tc.epochs),
-        );
-        let (mut loss_sum, mut sequences) = (0.0, 0usize);
-        for (i, batch) in batches.iter().take(steps_per_epoch).enumerate() {
-            let batch: Vec<&Window> = batch.iter().map(|&j| &windows[j]).collect();
-            let mut dropout = Dropout::new(
-                model_cfg.dropout,
-                tc.seed ^ (state.step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
-            );
-            let loss = batch_loss(
-                &model,
-                &features,
-                &batch,
-                Some(&mut dropout),
-                sampler.as_ref().map(|s| (s, state.step)),
-            )?;
-            let lr = schedule.lr_at(state.step, total_steps);
-            opt.apply(&loss.backward()?, lr)?;
-            state.step += 1;
-            loss_sum += finite_loss(&loss, state.step)?;
-            sequences += batch.len();
-            bar.set_message(format!(
-                "epoch {epoch}/{} loss {:.4} lr {lr:.2e}",
-                tc.epochs,
-                loss_sum / (i + 1) as f64
-            ));
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
-        let train_seconds = started.elapsed().as_secs_f64();
-        // No validation cases (training on every session): each epoch scores its own number,
-        // so each is the best so far and the last one is the model.
-        let (metrics, score) = if validation.is_empty() {
-            (Default::default(), epoch as f64)
-        } else {
-            let ranks = rank_cases(
-                &model,
-                &model.item_table(&features)?,
-                &validation,
-                20,
-                include_seen,
-                "validate",
-            )?;
-            let metrics = convention.summarize(&ranks, &VALIDATION_CUTOFFS);
-            let score = *metrics.get(&tc.select_by).with_context(|| {
-                format!(
-                    "select_by `{}` is not one of {:?}",
-                    tc.select_by,
-                    metrics.keys()
-                )
-            })?;
-            (metrics, score)
-        };
-        let log = EpochLog {
-            epoch,
-            steps: steps_per_epoch,
-            train_loss: loss_sum / steps_per_epoch.max(1) as f64,
-            validation: metrics,
-            seconds: started.elapsed().as_secs_f64(),
-            sequences_per_second: sequences as f64 / train_seconds,
-        };
-        let validated = match log.validation.is_empty() {
-            true => "no validation".to_string(),
-            false => format!("validation {} {score:.3}", tc.select_by),
-        };
-        tracing::info!(
-            "epoch {epoch}: loss {:.4}, {validated}, {:.0} sequences/s, {:.0} s",
-            log.train_loss,
-            log.sequences_per_second,
-            log.seconds
-        );
-        state.history.push(log);
-        state.epochs_done = epoch;
-        if score > state.best_score {
-            state.best_score = score;
-            state.best_epoch = Some(epoch);
-            since_best = 0;
-            varmap
-                .save(run.best())
-                .with_context(|| format!("cannot write {}", run.best().display()))?;
-        } else {
-            since_best += 1;
-        }
-        varmap
-            .save(run.latest())
-            .with_context(|| format!("cannot write {}", run.latest().display()))?;
-        opt.save(&run.optimizer())?;
-        crate::output::write_file(&run.state(), serde_json::to_string_pretty(&state)?)?;
-    }
-    if since_best >= tc.patience && state.epochs_done < tc.epochs {
-        tracing::info!(
-            "early stop: no better {} for {} epochs",
-            tc.select_by,
-            tc.patience
-        );
-    }
+    let loop_config = LoopConfig {
+        epochs: tc.epochs,
+        last_epoch: options
+            .stop_after_epochs
+            .map_or(tc.epochs, |n| n.min(tc.epochs)),
+        patience: tc.patience,
+        steps_per_epoch,
+        schedule,
+        dropout: model_cfg.dropout,
+        seed: tc.seed,
+        select_by: tc.select_by.clone(),
+    };
+    let mut progress = Progress {
+        epochs_done: state.epochs_done,
+        step: state.step,
+        best_epoch: state.best_epoch,
+        best_score: state.best_score,
+    };
+    let mut trainee = NextItem {
+        model: &model,
+        varmap: &varmap,
+        features: ItemFeatures::none(),
+        windows: &windows,
+        batch_size: tc.batch_size,
+        seed: tc.seed,
+        sampler,
+        validation: &validation,
+        convention,
+        include_seen,
+        select_by: &tc.select_by,
+        run: &run,
+        state: &mut state,
+    };
+    run_epochs(&mut trainee, &mut opt, &loop_config, &mut progress)?;
     let (varmap, model) = load_model(&model_cfg, &run.best(), device)?;
     Ok(Trained {
         model,
         varmap,
         state,
     })
+}
+
+/// The next-item model as [`train_loop::run_epochs`] trains it: windows in length-sorted
+/// batches, (sampled) softmax, validation by rank metrics, checkpoints and `state.json` after
+/// every epoch.
+struct NextItem<'a> {
+    model: &'a SasRec,
+    varmap: &'a VarMap,
+    features: ItemFeatures,
+    windows: &'a [Window],
+    batch_size: usize,
+    seed: u64,
+    sampler: Option<NegativeSampler>,
+    validation: &'a [Case],
+    convention: MetricConvention,
+    include_seen: bool,
+    select_by: &'a str,
+    run: &'a RunDir,
+    state: &'a mut TrainState,
+}
+
+impl Trainee for NextItem<'_> {
+    type Batch = Vec<usize>;
+
+    fn batches(&mut self, epoch: usize) -> Vec<Vec<usize>> {
+        epoch_batches(
+            self.windows,
+            self.batch_size,
+            self.seed.wrapping_add(epoch as u64),
+        )
+    }
+
+    fn examples(&self, batch: &Vec<usize>) -> usize {
+        batch.len()
+    }
+
+    fn loss(&self, batch: &Vec<usize>, dropout: &mut Dropout, step: usize) -> Result<Tensor> {
+        let batch: Vec<&Window> = batch.iter().map(|&j| &self.windows[j]).collect();
+        batch_loss(
+            self.model,
+            &self.features,
+            &batch,
+            Some(dropout),
+            self.sampler.as_ref().map(|s| (s, step)),
+        )
+    }
+
+    fn validate(&mut self, e: &EpochSummary) -> Result<f64> {
+        // No validation cases (training on every session): each epoch scores its own number,
+        // so each is the best so far and the last one is the model.
+        let (metrics, score) = if self.validation.is_empty() {
+            (Default::default(), e.epoch as f64)
+        } else {
+            let ranks = rank_cases(
+                self.model,
+                &self.model.item_table(&self.features)?,
+                self.validation,
+                20,
+                self.include_seen,
+                "validate",
+            )?;
+            let metrics = self.convention.summarize(&ranks, &VALIDATION_CUTOFFS);
+            let score = *metrics.get(self.select_by).with_context(|| {
+                format!(
+                    "select_by `{}` is not one of {:?}",
+                    self.select_by,
+                    metrics.keys()
+                )
+            })?;
+            (metrics, score)
+        };
+        let log = EpochLog {
+            epoch: e.epoch,
+            steps: e.steps,
+            train_loss: e.train_loss,
+            validation: metrics,
+            seconds: e.started.elapsed().as_secs_f64(),
+            sequences_per_second: e.examples as f64 / e.train_seconds,
+        };
+        let validated = match log.validation.is_empty() {
+            true => "no validation".to_string(),
+            false => format!("validation {} {score:.3}", self.select_by),
+        };
+        tracing::info!(
+            "epoch {}: loss {:.4}, {validated}, {:.0} sequences/s, {:.0} s",
+            e.epoch,
+            log.train_loss,
+            log.sequences_per_second,
+            log.seconds
+        );
+        self.state.history.push(log);
+        Ok(score)
+    }
+
+    fn after_epoch(&mut self, progress: &Progress, best: bool, opt: &AdamW) -> Result<()> {
+        let state = &mut *self.state;
+        state.epochs_done = progress.epochs_done;
+        state.step = progress.step;
+        state.best_epoch = progress.best_epoch;
+        state.best_score = progress.best_score;
+        let run = self.run;
+        if best {
+            self.varmap
+                .save(run.best())
+                .with_context(|| format!("cannot write {}", run.best().display()))?;
+        }
+        self.varmap
+            .save(run.latest())
+            .with_context(|| format!("cannot write {}", run.latest().display()))?;
+        opt.save(&run.optimizer())?;
+        crate::output::write_file(&run.state(), serde_json::to_string_pretty(&*state)?)
+    }
 }
 
 /// Re-draws every variable from a seeded generator: embeddings and weight matrices

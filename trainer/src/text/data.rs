@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::ingest::{read_catalog, Mapping};
+use crate::prepare::Splits;
 
 /// The mapping the repository ships for this data set (one catalog entry per review).
 const MAPPING: &str = include_str!("../../../mappings/womens-reviews.toml");
@@ -87,14 +88,8 @@ pub fn read_reviews(path: &Path) -> Result<(Vec<Review>, ReviewCounts)> {
     Ok((reviews, counts))
 }
 
-/// Review indices of each part of a split by item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemSplit {
-    pub train: Vec<usize>,
-    pub validation: Vec<usize>,
-    pub test: Vec<usize>,
-    pub items: [usize; 3],
-}
+/// Review indices of each part of a split by item, with the number of items of each part.
+pub type ItemSplit = Splits<usize, [usize; 3]>;
 
 /// Shuffles the distinct items with `seed` and gives the first `train` fraction of them to
 /// training, the next `validation` fraction to validation and the rest to test; every review
@@ -137,19 +132,10 @@ pub fn split_by_item(
             2
         }
     };
-    let mut parts: [Vec<usize>; 3] = Default::default();
     let mut item_part = std::collections::HashMap::new();
-    for (i, review) in reviews.iter().enumerate() {
-        let p = *item_part
-            .entry(review.item.as_str())
-            .or_insert_with(|| part(&review.item));
-        parts[p].push(i);
-    }
-    let [train, validation, test] = parts;
-    Ok(ItemSplit {
-        train,
-        validation,
-        test,
-        items: [n_train, n_val, n - n_train - n_val],
-    })
+    let counts = [n_train, n_val, n - n_train - n_val];
+    Ok(Splits::place(0..reviews.len(), counts, |&i| {
+        let item = reviews[i].item.as_str();
+        *item_part.entry(item).or_insert_with(|| part(item))
+    }))
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use candle_core::Device;
 use edgerec_trainer::ranking::protocol::{Benchmark, DataSetKind};
 use edgerec_trainer::ranking::Case;
-use edgerec_trainer::seqrec::{train, RunOptions, TrainConfig, TrainData, Trained};
+use edgerec_trainer::seqrec::{train, RunData, RunOptions, TrainConfig, TrainData, Trained};
 
 pub fn sample() -> Benchmark {
     Benchmark::load(DataSetKind::Diginetica, Path::new("../data/diginetica")).unwrap()
@@ -41,8 +41,9 @@ pub fn train_run(
     resume: bool,
     stop: Option<usize>,
 ) -> anyhow::Result<Trained> {
+    let data_set = RunData::of(bench);
     let data = TrainData {
-        num_items: bench.items.len(),
+        data_set: &data_set,
         train: sessions,
         validation,
         convention: bench.convention,
