@@ -69,9 +69,22 @@ test("bad requests get a 4xx JSON error naming the problem, and the worker stays
   const big = JSON.stringify({ history: Array.from({ length: 20_000 }, (_, i) => String(i)) });
   await expectError(big, 413, "body_too_large", undefined);
 
+  await expectError('{"history": ["21115"]} xyz', 400, "invalid_json", undefined);
+  await expectError('{"history": ["21115"], "history": ["28626"]}', 400, "invalid_field", "history");
+  const surrogate = await expectError('{"history": ["\\ud800"]}', 400, "invalid_json", undefined);
+  assert.match(surrogate.message, /surrogate/);
+
   const wrongMethod = await fetch(`${base}/v1/recommend`);
   assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers.get("allow"), "POST, OPTIONS");
   assert.equal((await wrongMethod.json()).error.code, "method_not_allowed");
+  const options = await fetch(`${base}/v1/recommend`, { method: "OPTIONS" });
+  assert.equal(options.status, 204);
+  assert.equal(options.headers.get("allow"), "POST, OPTIONS");
+  const head = await fetch(`${base}/v1/health`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.match(head.headers.get("content-type"), /application\/json/);
+  assert.equal((await head.text()).length, 0);
   const missing = await fetch(`${base}/v1/nothing`, { method: "POST" });
   assert.equal(missing.status, 404);
 
@@ -82,18 +95,23 @@ test("bad requests get a 4xx JSON error naming the problem, and the worker stays
 });
 
 test("a body over the limit without a Content-Length is refused too", async () => {
-  // A streamed body has no declared length, so the worker must measure what it read.
+  // A streamed body has no declared length: the worker reads it chunk by chunk and stops at the
+  // limit (8 MiB here; it used to read all of it before checking, which filled the isolate).
   const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
   let sent = 0;
   const stream = new ReadableStream({
     pull(controller) {
-      if (sent++ < 6) controller.enqueue(chunk);
+      if (sent++ < 512) controller.enqueue(chunk);
       else controller.close();
     },
   });
   const res = await fetch(`${base}/v1/recommend`, { method: "POST", body: stream, duplex: "half" });
   assert.equal(res.status, 413);
-  assert.equal((await res.json()).error.code, "body_too_large");
+  const error = (await res.json()).error;
+  assert.equal(error.code, "body_too_large");
+  assert.match(error.message, /limit is 65536 bytes/);
+  const ok = await post({ history: ["21115"], k: 3 });
+  assert.equal(ok.status, 200);
 });
 
 test("the demo page and the browser engine are served", async () => {

@@ -199,6 +199,19 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> RequestError
     }
 }
 
+/// serde_json's syntax errors, with the ones that do not say what is wrong explained: a `\u`
+/// escape of half a UTF-16 surrogate pair reads as "unexpected end of hex escape".
+fn explain_syntax_error(message: String) -> String {
+    if message.contains("hex escape") || message.contains("surrogate") {
+        let at = message.split_once(" at line ").map_or("", |(_, at)| at);
+        return format!(
+            "a \\u escape at line {at} is half of a UTF-16 surrogate pair (\\uD800-\\uDFFF) without \
+             the other half; JSON strings must be valid Unicode"
+        );
+    }
+    message
+}
+
 /// Parses a JSON object into `T`, naming the field at fault (`filters.price.min`, `events[2].type`).
 fn parse_object<T: DeserializeOwned>(
     body: &[u8],
@@ -231,12 +244,14 @@ fn parse_object<T: DeserializeOwned>(
         );
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let parsed = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
         if !inner.is_data() {
-            return RequestError::InvalidJson { message };
+            return RequestError::InvalidJson {
+                message: explain_syntax_error(message),
+            };
         }
         let message = message
             .split(" at line ")
@@ -270,8 +285,17 @@ fn parse_object<T: DeserializeOwned>(
             let name = rest.split('`').next().unwrap_or_default();
             return invalid(join(name), "is required");
         }
+        if let Some(rest) = message.strip_prefix("duplicate field `") {
+            let name = rest.split('`').next().unwrap_or_default();
+            return invalid(join(name), "appears more than once in the object");
+        }
         invalid(path, message)
-    })
+    })?;
+    // One JSON value and nothing after it (whitespace aside): `{...} xyz` is not a request.
+    de.end().map_err(|e| RequestError::InvalidJson {
+        message: format!("{e}: the body must hold one JSON object and nothing after it"),
+    })?;
+    Ok(parsed)
 }
 
 impl RecommendRequest {
@@ -825,6 +849,37 @@ mod tests {
     fn at(body: &str) -> (&'static str, String) {
         let e = err(body);
         (e.code(), e.field().unwrap_or("-").to_string())
+    }
+
+    #[test]
+    fn one_json_object_and_nothing_after_it() {
+        let e = err(r#"{"history": ["21115"]} xyz"#);
+        assert_eq!(e.code(), "invalid_json");
+        assert!(e.to_string().contains("nothing after it"), "{e}");
+        let e = err(r#"{"history": ["1"]}{"history": ["2"]}"#);
+        assert_eq!(e.code(), "invalid_json");
+        assert!(RecommendRequest::from_json(b"{\"history\": [\"1\"]} \n\t ").is_ok());
+    }
+
+    #[test]
+    fn a_duplicate_key_is_named() {
+        assert_eq!(
+            at(r#"{"history": ["1"], "history": ["2"]}"#),
+            ("invalid_field", "history".to_string())
+        );
+        assert_eq!(
+            at(r#"{"history": ["1"], "filters": {"price": {"min": 1, "min": 2}}}"#),
+            ("invalid_field", "filters.price.min".to_string())
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_explained() {
+        for body in [r#"{"history": ["\ud800"]}"#, r#"{"history": ["\udc00x"]}"#] {
+            let e = err(body);
+            assert_eq!(e.code(), "invalid_json", "{body}");
+            assert!(e.to_string().contains("surrogate"), "{body}: {e}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@
 use std::sync::OnceLock;
 
 use edgerec::{Engine, RequestError, MAX_REQUEST_BYTES};
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -122,6 +123,43 @@ fn request_status(e: &RequestError) -> u16 {
     }
 }
 
+/// The request body, read chunk by chunk and never past `limit` bytes: a declared
+/// `Content-Length` over the limit is refused before reading, and a chunked body (no length)
+/// is dropped as soon as it passes the limit, so a large upload cannot fill the isolate's memory.
+/// `Ok(Err(message))` names the limit that was exceeded.
+async fn read_body(
+    req: &mut Request,
+    limit: usize,
+) -> Result<std::result::Result<Vec<u8>, String>> {
+    let too_large = |what: String| Ok(Err(format!("{what}; the limit is {limit} bytes")));
+    if let Some(length) = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if length > limit {
+            return too_large(format!("request body is {length} bytes"));
+        }
+    }
+    let mut stream = match req.stream() {
+        Ok(stream) => stream,
+        // No body at all: the parser reports an empty request.
+        Err(_) => return Ok(Ok(Vec::new())),
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > limit {
+            return too_large(format!(
+                "request body is over {} bytes (read so far)",
+                body.len() + chunk.len()
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok(body))
+}
+
 /// One JSON endpoint: size check, parse (errors name the field), load the engine, answer.
 async fn answer<Q, A: Serialize>(
     mut req: Request,
@@ -129,19 +167,10 @@ async fn answer<Q, A: Serialize>(
     parse: fn(&[u8]) -> std::result::Result<Q, RequestError>,
     run: fn(&Engine, &Q) -> std::result::Result<A, RequestError>,
 ) -> Result<Response> {
-    // Refuse oversized bodies before reading them when the client declares the length.
-    if let Some(length) = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        if length > MAX_REQUEST_BYTES {
-            let message =
-                format!("request body is {length} bytes; the limit is {MAX_REQUEST_BYTES} bytes");
-            return error_response(413, "body_too_large", None, &message);
-        }
-    }
-    let body = req.bytes().await?;
+    let body = match read_body(&mut req, MAX_REQUEST_BYTES).await? {
+        Ok(body) => body,
+        Err(message) => return error_response(413, "body_too_large", None, &message),
+    };
     let request = match parse(&body) {
         Ok(r) => r,
         Err(e) => return error_response(request_status(&e), e.code(), e.field(), &e.to_string()),
@@ -172,6 +201,16 @@ async fn health(env: &Env) -> Result<Response> {
         "item_text": engine.has_item_text(),
         "text_encoder": engine.has_text_encoder(),
     }))
+}
+
+/// The methods a route answers (the `Allow` header of 405 and OPTIONS answers); `None` for an
+/// unknown path.
+fn allowed_methods(path: &str) -> Option<&'static str> {
+    match path {
+        "/v1/recommend" | "/v1/similar" | "/v1/predict" | "/v1/embed" => Some("POST, OPTIONS"),
+        "/v1/health" => Some("GET, HEAD, OPTIONS"),
+        _ => None,
+    }
 }
 
 #[event(fetch)]
@@ -209,13 +248,28 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             answer(req, &env, edgerec::EmbedRequest::from_json, Engine::embed).await
         }
         (Method::Get, "/v1/health") => health(&env).await,
-        (_, "/v1/recommend" | "/v1/similar" | "/v1/predict" | "/v1/embed" | "/v1/health") => {
-            error_response(
+        (Method::Head, "/v1/health") => {
+            // The GET answer's status and headers, without its body.
+            let get = health(&env).await?;
+            Ok(Response::empty()?
+                .with_status(get.status_code())
+                .with_headers(get.headers().clone()))
+        }
+        (method, route) if allowed_methods(route).is_some() => {
+            let allow = allowed_methods(route).unwrap_or_default();
+            if method == Method::Options {
+                let mut response = Response::empty()?.with_status(204);
+                response.headers_mut().set("Allow", allow)?;
+                return Ok(response);
+            }
+            let mut response = error_response(
                 405,
                 "method_not_allowed",
                 None,
-                &format!("{} is not allowed on {path}", req.method()),
-            )
+                &format!("{method} is not allowed on {path}; allowed: {allow}"),
+            )?;
+            response.headers_mut().set("Allow", allow)?;
+            Ok(response)
         }
         _ => error_response(404, "not_found", None, &format!("no route for {path}")),
     }
