@@ -437,7 +437,7 @@ impl Engine {
     #[wasm_bindgen(constructor)]
     pub fn new(
         bundle: &[u8],
-        #[wasm_bindgen(unchecked_param_type = "EngineOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EngineOptions")] options: Option<JsValue>,
     ) -> Result<Engine, JsValue> {
         const EXAMPLE: &str = "{\"publicKey\": \"<64 hex digits>\", \"compute\": \"quantized\" | \"dequantized\", \"textEncoder\": Uint8Array}";
         // Optional in TypeScript (`options?`): left out, or null, is no options.
@@ -518,7 +518,7 @@ impl Engine {
     pub fn recommend_session(
         &self,
         session: &Session,
-        #[wasm_bindgen(unchecked_param_type = "SessionRequest")] request: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "SessionRequest")] request: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
         let body = match request {
             None => "{}".to_string(),

@@ -34,7 +34,7 @@ impl TextEmbedder {
     pub fn new(
         bundle: &[u8],
         #[wasm_bindgen(
-            unchecked_param_type = "{publicKey?: string, compute?: \"quantized\" | \"dequantized\"}"
+            unchecked_optional_param_type = "{publicKey?: string, compute?: \"quantized\" | \"dequantized\"}"
         )]
         options: Option<JsValue>,
     ) -> Result<TextEmbedder, JsValue> {
