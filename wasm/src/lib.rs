@@ -46,6 +46,7 @@ mod model;
 #[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod retrieval;
 mod session;
+mod strategy;
 // The trainer's side of this module is used only with `training`.
 #[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod session_knn;
@@ -71,3 +72,10 @@ pub use model::Compute;
 #[cfg(feature = "text")]
 pub use model::{EmbedError, TextEmbedder};
 pub use session::Session;
+pub use strategy::{
+    stable_hash64, ArmCounts, Assignment, BetaPrior, Choice, DecisionRng, Experiment,
+    ExperimentConfig, ExperimentStats, ExperimentSummary, LinUcb, LinUcbConfig, LinearArmStats,
+    LinearStats, StrategyError, StrategyState, Thompson, ThompsonConfig, ThompsonStats,
+    VariantCounts, VariantShare, VariantSummary, Verdict, HOLDOUT, MAX_DIM, MAX_FEATURE_ABS,
+    MAX_REWARD_ABS, STATE_VERSION,
+};
