@@ -23,6 +23,12 @@
 //! | `training` | [`training`]: what only the trainer needs (bundle writers, the models' training code, kernels, evaluation hooks on [`Engine`]) |
 //!
 //! The serving surface is the flat list below; nothing else is public without `training`.
+//!
+//! The strategy core (in every build): seeded deterministic randomness ([`DecisionRng`]),
+//! learners that choose among arms with an exploration floor and log exact propensities
+//! ([`Thompson`], [`LinUcb`]), their mergeable versioned state ([`StrategyState`]: integer
+//! sufficient statistics, so replicas merge exactly), and experiments with stable bucketing and
+//! always-valid inference ([`Experiment`], [`ExperimentSummary`]).
 
 mod api;
 // The trainer's side of this module is used only with `training`.
