@@ -77,3 +77,22 @@ pub(crate) fn add_i64(a: i64, b: i64, field: &str) -> Result<i64, StrategyError>
         field: field.to_string(),
     })
 }
+
+/// `a - b` on a counter when taking a delta, or a `MergeConflict`: the base counted more than
+/// this state, so it is not an earlier snapshot of it.
+pub(crate) fn sub_u64(a: u64, b: u64, field: &str) -> Result<u64, StrategyError> {
+    a.checked_sub(b)
+        .ok_or_else(|| StrategyError::MergeConflict {
+            field: field.to_string(),
+            message: format!(
+                "the base counts {b}, this state only {a}: it is not an earlier snapshot"
+            ),
+        })
+}
+
+/// `a - b` on a signed fixed-point sum, or an `Overflow` error naming it.
+pub(crate) fn sub_i64(a: i64, b: i64, field: &str) -> Result<i64, StrategyError> {
+    a.checked_sub(b).ok_or_else(|| StrategyError::Overflow {
+        field: field.to_string(),
+    })
+}

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{add_i64, add_u64, bad_config, input, StrategyError};
+use super::error::{add_i64, add_u64, bad_config, input, sub_i64, sub_u64, StrategyError};
 use super::stable_hash64;
 
 /// The name under which holdout traffic is counted.
@@ -124,6 +124,21 @@ impl ExperimentStats {
             m.conversions = add_u64(m.conversions, o.conversions, "conversions")?;
             m.revenue_micros = add_i64(m.revenue_micros, o.revenue_micros, "revenue_micros")?;
         }
+        Ok(())
+    }
+}
+
+impl ExperimentStats {
+    /// These counters minus `base`'s (an earlier snapshot), dropping variants that did not
+    /// change.
+    pub(crate) fn subtract(&mut self, base: &Self) -> Result<(), StrategyError> {
+        for (name, o) in &base.variants {
+            let m = self.variants.entry(name.clone()).or_default();
+            m.exposures = sub_u64(m.exposures, o.exposures, "exposures")?;
+            m.conversions = sub_u64(m.conversions, o.conversions, "conversions")?;
+            m.revenue_micros = sub_i64(m.revenue_micros, o.revenue_micros, "revenue_micros")?;
+        }
+        self.variants.retain(|_, c| *c != VariantCounts::default());
         Ok(())
     }
 }

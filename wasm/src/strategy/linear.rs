@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{add_i64, add_u64, bad_config, input, StrategyError};
+use super::error::{add_i64, add_u64, bad_config, input, sub_i64, sub_u64, StrategyError};
 use super::{check_arms, check_floor, draw, Choice, DecisionRng};
 
 /// The largest context dimension.
@@ -143,6 +143,31 @@ impl LinearStats {
                 *a = add_i64(*a, *b, "rx")?;
             }
         }
+        Ok(())
+    }
+
+    /// These sums minus `base`'s (an earlier snapshot), dropping arms that did not change.
+    pub(crate) fn subtract(&mut self, base: &Self) -> Result<(), StrategyError> {
+        if self.dim != base.dim {
+            return Err(StrategyError::MergeConflict {
+                field: "dim".into(),
+                message: format!("dimension {} against {}", self.dim, base.dim),
+            });
+        }
+        for (arm, o) in &base.arms {
+            let m = self
+                .arms
+                .entry(arm.clone())
+                .or_insert_with(|| LinearArmStats::empty(base.dim));
+            m.n = sub_u64(m.n, o.n, "n")?;
+            for (a, b) in m.xx.iter_mut().zip(&o.xx) {
+                *a = sub_i64(*a, *b, "xx")?;
+            }
+            for (a, b) in m.rx.iter_mut().zip(&o.rx) {
+                *a = sub_i64(*a, *b, "rx")?;
+            }
+        }
+        self.arms.retain(|_, s| s.n != 0);
         Ok(())
     }
 

@@ -152,6 +152,39 @@ impl StrategyState {
         Ok(())
     }
 
+    /// What this state learned since `base`, an earlier snapshot of it: `self − base`, so that
+    /// `base.merge(&delta)` gives back this state exactly. A replica ships
+    /// `state.delta_since(&last_shipped)` and peers merge each delta once; a `MergeConflict`
+    /// when `base` counted something this state did not (it is no earlier snapshot).
+    pub fn delta_since(&self, base: &StrategyState) -> Result<StrategyState, StrategyError> {
+        let mut delta = self.clone();
+        for (name, s) in &base.thompson {
+            let mine = delta.thompson.entry(name.clone()).or_default();
+            mine.subtract(s).map_err(|e| within("thompson", name, e))?;
+        }
+        delta.thompson.retain(|_, s| !s.segments.is_empty());
+        for (name, s) in &base.linear {
+            match delta.linear.get_mut(name) {
+                Some(mine) => mine.subtract(s).map_err(|e| within("linear", name, e))?,
+                None if s.arms.is_empty() => {}
+                None => {
+                    return Err(StrategyError::MergeConflict {
+                        field: format!("linear.{name}"),
+                        message: "the base has a learner this state lacks".into(),
+                    })
+                }
+            }
+        }
+        delta.linear.retain(|_, s| !s.arms.is_empty());
+        for (name, s) in &base.experiments {
+            let mine = delta.experiments.entry(name.clone()).or_default();
+            mine.subtract(s)
+                .map_err(|e| within("experiments", name, e))?;
+        }
+        delta.experiments.retain(|_, s| !s.variants.is_empty());
+        Ok(delta)
+    }
+
     /// The compact versioned JSON form (deterministic bytes for equal states).
     pub fn to_json(&self) -> String {
         serde_json::to_string(&WireOut {
@@ -332,6 +365,12 @@ mod tests {
             prop_assert_eq!(&right, &single);
             prop_assert_eq!(&shuffled, &single);
             prop_assert_eq!(merged(a, b), merged(b, a));
+            // A replica that ships deltas: snapshot after part of its stream, then the rest.
+            let cut = stream.len() / 2;
+            let early = state_of(stream[..cut].iter().map(|(o, _)| o));
+            let delta = single.delta_since(&early).unwrap();
+            prop_assert_eq!(merged(&early, &delta), single.clone());
+            prop_assert_eq!(single.delta_since(&single).unwrap(), StrategyState::new());
             // The empty state is the identity.
             prop_assert_eq!(merged(&single, &StrategyState::new()), single.clone());
             // Serialisation round-trips and is deterministic.
@@ -388,6 +427,26 @@ mod tests {
             field(r#"{"version": 1, "linear": {"l": {"dim": 0, "arms": {}}}}"#),
             ("invalid_state", "linear.l.dim".into())
         );
+    }
+
+    #[test]
+    fn delta_since_refuses_a_base_that_is_no_earlier_snapshot() {
+        let mut a = StrategyState::new();
+        a.thompson_mut("t").update(None, "x", true).unwrap();
+        let mut b = a.clone();
+        b.thompson_mut("t").update(None, "x", true).unwrap();
+        let e = a.delta_since(&b).unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            ("merge_conflict", "thompson.t.successes")
+        );
+        let mut c = StrategyState::new();
+        c.linear_mut("l", 2)
+            .unwrap()
+            .update("x", &[1.0, 0.0], 1.0)
+            .unwrap();
+        let e = a.delta_since(&c).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("merge_conflict", "linear.l"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{add_u64, bad_config, StrategyError};
+use super::error::{add_u64, bad_config, sub_u64, StrategyError};
 use super::{check_arms, check_floor, draw, Choice, DecisionRng};
 
 /// A Beta(α, β) prior on every arm's success rate.
@@ -102,6 +102,23 @@ impl ThompsonStats {
         } else {
             c.failures = add_u64(c.failures, 1, "failures")?;
         }
+        Ok(())
+    }
+
+    /// These counts minus `base`'s (an earlier snapshot), dropping arms that did not change.
+    pub(crate) fn subtract(&mut self, base: &Self) -> Result<(), StrategyError> {
+        for (segment, arms) in &base.segments {
+            let mine = self.segments.entry(segment.clone()).or_default();
+            for (arm, c) in arms {
+                let m = mine.entry(arm.clone()).or_default();
+                m.successes = sub_u64(m.successes, c.successes, "successes")?;
+                m.failures = sub_u64(m.failures, c.failures, "failures")?;
+            }
+        }
+        for arms in self.segments.values_mut() {
+            arms.retain(|_, c| *c != ArmCounts::default());
+        }
+        self.segments.retain(|_, arms| !arms.is_empty());
         Ok(())
     }
 
