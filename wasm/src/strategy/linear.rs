@@ -70,12 +70,14 @@ pub struct LinearArmStats {
     pub rx: Vec<i64>,
 }
 
-/// A LinUCB learner's sufficient statistics: the dimension and the sums per arm.
+/// A LinUCB learner's sufficient statistics: the dimension and the sums per arm. Only
+/// `update`, `merge` and a checked deserialisation change them, so the vector lengths always
+/// match the dimension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinearStats {
-    pub dim: usize,
-    pub arms: BTreeMap<String, LinearArmStats>,
+    pub(crate) dim: usize,
+    pub(crate) arms: BTreeMap<String, LinearArmStats>,
 }
 
 fn quantize(v: f64, limit: f64, field: &str) -> Result<i64, StrategyError> {
@@ -97,6 +99,16 @@ impl LinearStats {
             dim,
             arms: BTreeMap::new(),
         })
+    }
+
+    /// The context dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The sums of `arm` (`None` when it never learned).
+    pub fn arm(&self, arm: &str) -> Option<&LinearArmStats> {
+        self.arms.get(arm)
     }
 
     /// Records that `arm`, shown in `context`, earned `reward`. Atomic: on error nothing changes.

@@ -98,9 +98,12 @@ impl DecisionRng {
     }
 
     /// A Gamma(`shape`, 1) draw (Marsaglia–Tsang; shapes below 1 through the boost
-    /// Gamma(a) = Gamma(a + 1) · U^(1/a)). `shape` must be positive and finite.
+    /// Gamma(a) = Gamma(a + 1) · U^(1/a)). NaN, without drawing, unless `shape` is positive
+    /// and finite.
     pub fn gamma(&mut self, shape: f64) -> f64 {
-        debug_assert!(shape > 0.0 && shape.is_finite());
+        if !(shape > 0.0 && shape.is_finite()) {
+            return f64::NAN;
+        }
         if shape < 1.0 {
             let g = self.gamma(shape + 1.0);
             let u = 1.0 - self.next_f64();
@@ -213,6 +216,8 @@ mod tests {
         assert!((m - a / (a + b)).abs() < 0.005);
         let u: f64 = (0..n).map(|_| rng.next_f64()).sum::<f64>() / n as f64;
         assert!((u - 0.5).abs() < 0.005);
+        assert!(rng.gamma(f64::NAN).is_nan() && rng.gamma(-1.0).is_nan());
+        assert!(rng.beta(0.0, 1.0).is_nan());
     }
 
     #[test]
