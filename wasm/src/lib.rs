@@ -23,6 +23,12 @@
 //! | `training` | [`training`]: what only the trainer needs (bundle writers, the models' training code, kernels, evaluation hooks on [`Engine`]) |
 //!
 //! The serving surface is the flat list below; nothing else is public without `training`.
+//!
+//! The strategy core (in every build): seeded deterministic randomness ([`DecisionRng`]),
+//! learners that choose among arms with an exploration floor and log exact propensities
+//! ([`Thompson`], [`LinUcb`]), their mergeable versioned state ([`StrategyState`]: integer
+//! sufficient statistics, so replicas merge exactly), and experiments with stable bucketing and
+//! always-valid inference ([`Experiment`], [`ExperimentSummary`]).
 
 mod api;
 // The trainer's side of this module is used only with `training`.
@@ -46,6 +52,7 @@ mod model;
 #[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod retrieval;
 mod session;
+mod strategy;
 // The trainer's side of this module is used only with `training`.
 #[cfg_attr(not(feature = "training"), allow(dead_code, unused_imports))]
 mod session_knn;
@@ -71,3 +78,10 @@ pub use model::Compute;
 #[cfg(feature = "text")]
 pub use model::{EmbedError, TextEmbedder};
 pub use session::Session;
+pub use strategy::{
+    stable_hash64, ArmCounts, Assignment, BetaPrior, Choice, DecisionRng, Experiment,
+    ExperimentConfig, ExperimentStats, ExperimentSummary, LinUcb, LinUcbConfig, LinearArmStats,
+    LinearStats, StrategyError, StrategyState, Thompson, ThompsonConfig, ThompsonStats,
+    VariantCounts, VariantShare, VariantSummary, Verdict, HOLDOUT, MAX_DIM, MAX_FEATURE_ABS,
+    MAX_REWARD_ABS, STATE_VERSION,
+};
