@@ -9,6 +9,7 @@ pub mod eval;
 pub mod events;
 pub mod ingest;
 pub mod item_text;
+pub mod ope;
 pub mod output;
 pub mod prepare;
 pub mod progress;
