@@ -14,18 +14,30 @@ use crate::ope::open_bandit::{
 };
 use crate::ope::reward::RewardConfig;
 
-/// Estimate each Open Bandit policy's click rate from the other policy's logs.
-///
-/// For each campaign (all, men, women) and direction (random -> bts, bts -> random): IPS, SNIPS
-/// and doubly robust estimates with 95% bootstrap intervals, the effective sample size, the
-/// target policy's own (on-policy) click rate with its interval, the relative error and whether
-/// each interval contains the on-policy rate. pi_random = 1 / items; pi_bts(item | position) =
-/// the share of the bts log's impressions at that position showing the item (pairs never shown
-/// by bts get 0). Then a policy learned on half of the random log (logistic model on the
-/// shrunk (item, position) click rate and the user's affinity to the item, epsilon-greedy) is
-/// evaluated on the other half. Writes `<results dir>/open-bandit-ope.json`.
+/// What `ope --help` explains after the flags.
+const AFTER_HELP: &str = "\
+For each campaign (all, men, women) and direction (random -> bts, bts -> random): IPS, SNIPS and
+doubly robust (DR) estimates of the target policy's click rate from the other policy's log, with
+95% bootstrap intervals; the effective sample size (sum w)^2 / sum w^2; the target's own
+(on-policy) click rate with its interval; the relative error; whether each interval contains the
+on-policy rate.
+
+Target policies: pi_random(item | position) = 1 / items (the random files' propensities);
+pi_bts(item | position) = the share of the bts log's impressions at that position that show the
+item (Bernoulli TS is context-free; its distribution averaged over the logging week). Pairs the bts
+log never shows get pi_bts = 0. DR's reward model: click rate per (item, position) shrunk towards
+the item's and the log's rate, cross-fitted on --folds folds.
+
+Learned policy: fitted on a seeded half of the random log (logistic model on the shrunk
+(item, position) click rate and the user's affinity to the item), greedy with an --epsilon uniform
+floor, evaluated on the other half and set against both logged policies' rates.
+
+Writes <results dir>/open-bandit-ope.json (a run record) and prints a table.
+Full data: edgerec-train ope --data ../shared/data/open-bandit --results-dir results";
+
+/// `edgerec-train ope` (the variant's doc in `main.rs` is the short help; [`AFTER_HELP`] the long).
 #[derive(Debug, Args)]
-#[command(long_about)]
+#[command(after_long_help = AFTER_HELP)]
 pub struct OpeArgs {
     /// Open Bandit folder with `{random,bts}/<campaign>/<campaign>.csv` (and item_context.csv),
     /// e.g. ../shared/data/open-bandit [default: the shipped sample, data/open-bandit].

@@ -22,7 +22,7 @@
 //! Intervals resample the logged decisions only; `π_bts` is held fixed at its estimate.
 //!
 //! The learned policy: the random log is split in two seeded halves; on the first, a logistic
-//! regression predicts a click from the (out-of-fold) shrunk click rate of the (item, position)
+//! regression predicts a click from the shrunk click rate of the (item, position)
 //! and the user's affinity to the item; the policy shows, at each position, the item with the
 //! highest predicted click probability for that user with probability `1 − ε`, and any item
 //! uniformly with probability `ε` (so every propensity is at least `ε / items`). Its value is
@@ -299,15 +299,18 @@ pub struct LearnedPolicy {
 
 impl LearnedPolicy {
     /// Fits on `log` (a uniform-random log, so every action was tried in every context).
+    ///
+    /// The rate feature is the shrunk rate fitted on all of `log`, the same as at decision time.
+    /// Out-of-fold rates were tried first and got a *negative* weight: with clicks this rare, a
+    /// clicked impression's leave-fold-out rate is lower by construction (its own click is the
+    /// one left out), so the model learned to prefer the items with the lowest rates.
     pub fn fit(log: &LoggedTable, config: &OpenBanditConfig) -> Self {
-        // The rate feature of each training decision comes from the other folds (cross-fitting),
-        // so the model does not learn that a decision's own click raised its rate.
-        let cross = CrossFitted::fit(log, &config.reward);
+        let all: Vec<usize> = (0..log.len()).collect();
+        let rates = RateModel::fit(log, &all, config.reward.prior_strength);
         let mut values = Vec::with_capacity(log.len() * 3);
         let mut labels = Vec::with_capacity(log.len());
-        for (i, d) in log.decisions.iter().enumerate() {
-            let rates = &cross.models[cross.fold[i]];
-            values.extend(features(rates, d, d.action, d.position));
+        for d in &log.decisions {
+            values.extend(features(&rates, d, d.action, d.position));
             labels.push(d.reward > 0.0);
         }
         let model = LogisticRegression::fit(
@@ -319,9 +322,8 @@ impl LearnedPolicy {
                 ..LogisticConfig::default()
             },
         );
-        let all: Vec<usize> = (0..log.len()).collect();
         LearnedPolicy {
-            rates: RateModel::fit(log, &all, config.reward.prior_strength),
+            rates,
             model,
             epsilon: config.epsilon,
         }
