@@ -564,8 +564,10 @@ pub fn run_record(
              compared with its own log's click rate; pi_random(item | position) = 1 / items; \
              pi_bts(item | position) = the share of the bts log's impressions at that position \
              showing that item (context-free Bernoulli TS averaged over the week; pairs the bts \
-             log never shows get 0); 95% percentile-bootstrap intervals over logged decisions \
-             ({} resamples, pi_bts held fixed); ESS = (sum w)^2 / sum w^2",
+             log never shows get 0; the uniform target's mass on pairs the bts log never shows \
+             is reported as unsupported_mass); 95% percentile-bootstrap intervals over logged \
+             decisions ({} resamples; pi_bts and the cross-fitted reward predictions held fixed); \
+             ESS = (sum w)^2 / sum w^2",
             report.config.reward.folds,
             report.config.reward.prior_strength,
             report.config.bootstrap_resamples
