@@ -10,6 +10,7 @@ pub mod events;
 pub mod fingerprint;
 pub mod ingest;
 pub mod item_text;
+pub mod ope;
 pub mod output;
 pub mod prepare;
 pub mod progress;

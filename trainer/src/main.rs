@@ -5,8 +5,8 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use edgerec_trainer::commands::{
-    baselines, cold_start, covisit, embed, evaluate, hybrid, inspect, keygen, predict, prepare,
-    purchase, quantize, recommend, report, sign, text, text_bundle, train,
+    baselines, cold_start, covisit, embed, evaluate, hybrid, inspect, keygen, ope, predict,
+    prepare, purchase, quantize, recommend, report, sign, text, text_bundle, train,
 };
 
 #[global_allocator]
@@ -78,6 +78,10 @@ enum Command {
     /// texts, optional layer pruning, one bundle per policy; each loaded back and compared with
     /// the f32 encoder on held-out reviews (sizes per part, embedding cosine, AUC).
     TextBundle(text_bundle::TextBundleArgs),
+    /// Off-policy evaluation on the Open Bandit Dataset: each logged policy's click rate
+    /// estimated from the other's logs (IPS, SNIPS, DR with bootstrap intervals), and a policy
+    /// learned from the random logs.
+    Ope(ope::OpeArgs),
     /// Write a self-contained HTML report (tables, SVG plots) from run records.
     Report(report::ReportArgs),
 }
@@ -121,6 +125,7 @@ fn run(command: Command) -> Result<()> {
         Command::Sign(args) => sign::run(args),
         Command::Text(args) => text::run(args),
         Command::TextBundle(args) => text_bundle::run(args),
+        Command::Ope(args) => ope::run(args),
         Command::Report(args) => report::run(args),
     }
 }

@@ -19,6 +19,7 @@ pub mod evaluate;
 pub mod hybrid;
 pub mod inspect;
 pub mod keygen;
+pub mod ope;
 pub mod predict;
 pub mod prepare;
 pub mod purchase;
