@@ -477,14 +477,12 @@ pub fn run(
 
 /// SHA-256 over the files read, in order.
 pub fn fingerprint(files: &[PathBuf]) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    for f in files {
-        hash.update(
-            std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?,
-        );
-    }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    let bytes = files
+        .iter()
+        .map(|f| std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let parts: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+    Ok(crate::fingerprint::sha256_hex_of(&parts))
 }
 
 /// The run record: metrics `<campaign>/<logging>-><target>/<name>` for IPS, SNIPS, DR (with
@@ -547,18 +545,16 @@ pub fn run_record(
         sizes.insert(format!("{campaign}/random decisions"), *random as u64);
         sizes.insert(format!("{campaign}/bts decisions"), *bts as u64);
     }
-    Ok(crate::record::RunRecord {
-        data: crate::record::DataInfo {
-            name: "open-bandit".to_string(),
-            path: root.display().to_string(),
-            fingerprint_sha256: fingerprint(&report.files)?,
-            sizes,
-        },
-        split: "no split for the cross-policy check: each policy's whole log; the learned policy \
-                is fitted on a seeded half of the random log and evaluated on the other half"
-            .to_string(),
-        protocol: format!(
-            "off-policy evaluation on the Open Bandit Dataset (small size): each policy's click \
+    let data = crate::record::DataInfo {
+        name: "open-bandit".to_string(),
+        path: root.display().to_string(),
+        fingerprint_sha256: fingerprint(&report.files)?,
+        sizes,
+    };
+    let split = "no split for the cross-policy check: each policy's whole log; the learned policy \
+                 is fitted on a seeded half of the random log and evaluated on the other half";
+    let protocol = format!(
+        "off-policy evaluation on the Open Bandit Dataset (small size): each policy's click \
              rate estimated from the other policy's log (IPS, SNIPS, DR with a cross-fitted \
              shrunk per-(item, position) click-rate model, {} folds, prior strength {}) and \
              compared with its own log's click rate; pi_random(item | position) = 1 / items; \
@@ -568,19 +564,15 @@ pub fn run_record(
              is reported as unsupported_mass); 95% percentile-bootstrap intervals over logged \
              decisions ({} resamples; pi_bts and the cross-fitted reward predictions held fixed); \
              ESS = (sum w)^2 / sum w^2",
-            report.config.reward.folds,
-            report.config.reward.prior_strength,
-            report.config.bootstrap_resamples
-        ),
-        model: "ope".to_string(),
+        report.config.reward.folds,
+        report.config.reward.prior_strength,
+        report.config.bootstrap_resamples
+    );
+    Ok(crate::record::RunRecord {
         config: serde_json::to_value(report)?,
         metrics,
         intervals,
-        curves: Vec::new(),
-        bundle_bytes: None,
         train_seconds: seconds,
-        created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        code_version: crate::record::code_version(),
-        command: crate::record::command_line(),
+        ..crate::record::RunRecord::new(data, split, protocol, "ope")
     })
 }
