@@ -53,7 +53,9 @@ function serdeEnum(name) {
 /** Every code the engine and the bindings can throw: each `fn code()` arm and each `js_error("...")`. */
 function errorCodes() {
   const codes = new Set();
-  for (const { text } of engine) {
+  // The strategy core's `StrategyError` is not in the JS bindings yet: when `decide`/`update` are,
+  // this filter goes and its codes join the declared union.
+  for (const { text } of engine.filter((f) => !f.file.startsWith(path.join("wasm/src", "strategy")))) {
     for (const m of text.matchAll(/fn code\(&self\) -> &'static str \{([\s\S]*?)\n {4}\}/g)) {
       for (const c of m[1].matchAll(/=>\s*"([a-z_]+)"/g)) codes.add(c[1]);
     }
