@@ -1,6 +1,7 @@
 // The worker running in workerd (through `wrangler dev`), over real HTTP on 127.0.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import {
   Engine, nativeAnswers, nativeSasrecAnswers, nativePredictions, nativeEmbeddings, f32, f32Deep, startWorker,
   testPublicKey, catalogBundleBytes, textEncoderBytes,
@@ -94,22 +95,34 @@ test("bad requests get a 4xx JSON error naming the problem, and the worker stays
   assert.equal(ok.body.items.length, 5);
 });
 
-test("a body over the limit without a Content-Length is refused too", async () => {
-  // A streamed body has no declared length: the worker reads it chunk by chunk and stops at the
-  // limit (8 MiB here; it used to read all of it before checking, which filled the isolate).
-  const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
-  let sent = 0;
-  const stream = new ReadableStream({
-    pull(controller) {
-      if (sent++ < 512) controller.enqueue(chunk);
-      else controller.close();
-    },
+test("a body over the limit without a Content-Length is refused as soon as it passes the limit", async () => {
+  // A chunked body declares no length: the worker must stop reading at the limit (it used to read
+  // the whole body first, so one large upload could fill the isolate's 128 MB). The client here
+  // sends 128 KiB and never ends the body: only a worker that stops at the limit answers at all.
+  const socket = net.connect(port, "127.0.0.1");
+  const answer = new Promise((resolve, reject) => {
+    let data = "";
+    socket.on("data", (d) => {
+      data += d;
+      if (data.includes("body_too_large")) resolve(data);
+    });
+    socket.on("error", reject);
+    const timer = setTimeout(() => reject(new Error(`no answer in 20 s; got: ${data.slice(0, 200)}`)), 20_000);
+    timer.unref();
   });
-  const res = await fetch(`${base}/v1/recommend`, { method: "POST", body: stream, duplex: "half" });
-  assert.equal(res.status, 413);
-  const error = (await res.json()).error;
-  assert.equal(error.code, "body_too_large");
-  assert.match(error.message, /limit is 65536 bytes/);
+  socket.write(
+    "POST /v1/recommend HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+      "Transfer-Encoding: chunked\r\n\r\n",
+  );
+  const chunk = " ".repeat(16 * 1024);
+  for (let i = 0; i < 8; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+  try {
+    const response = await answer;
+    assert.match(response, /^HTTP\/1\.1 413/);
+    assert.match(response, /limit is 65536 bytes/);
+  } finally {
+    socket.destroy();
+  }
   const ok = await post({ history: ["21115"], k: 3 });
   assert.equal(ok.status, 200);
 });

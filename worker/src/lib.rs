@@ -17,10 +17,11 @@
 use std::sync::OnceLock;
 
 use edgerec::{Engine, RequestError, MAX_REQUEST_BYTES};
-use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
-use worker::{event, Context, Env, Method, Request, Response, Result};
+use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{event, js_sys, web_sys, Context, Env, Method, Request, Response, Result};
 
 /// Where the bundle lives among the static assets, unless `EDGEREC_BUNDLE` says otherwise.
 const DEFAULT_BUNDLE_PATH: &str = "/models/model.bundle";
@@ -125,12 +126,9 @@ fn request_status(e: &RequestError) -> u16 {
 
 /// The request body, read chunk by chunk and never past `limit` bytes: a declared
 /// `Content-Length` over the limit is refused before reading, and a chunked body (no length)
-/// is dropped as soon as it passes the limit, so a large upload cannot fill the isolate's memory.
-/// `Ok(Err(message))` names the limit that was exceeded.
-async fn read_body(
-    req: &mut Request,
-    limit: usize,
-) -> Result<std::result::Result<Vec<u8>, String>> {
+/// is cancelled as soon as it passes the limit, so a large upload cannot fill the isolate's
+/// memory. `Ok(Err(message))` names the limit that was exceeded.
+async fn read_body(req: &Request, limit: usize) -> Result<std::result::Result<Vec<u8>, String>> {
     let too_large = |what: String| Ok(Err(format!("{what}; the limit is {limit} bytes")));
     if let Some(length) = req
         .headers()
@@ -141,33 +139,39 @@ async fn read_body(
             return too_large(format!("request body is {length} bytes"));
         }
     }
-    let mut stream = match req.stream() {
-        Ok(stream) => stream,
-        // No body at all: the parser reports an empty request.
-        Err(_) => return Ok(Ok(Vec::new())),
+    // No body at all: the parser reports an empty request.
+    let Some(stream) = req.inner().body() else {
+        return Ok(Ok(Vec::new()));
     };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > limit {
-            return too_large(format!(
-                "request body is over {} bytes (read so far)",
-                body.len() + chunk.len()
-            ));
+    loop {
+        let read = JsFuture::from(reader.read()).await?;
+        if js_sys::Reflect::get(&read, &"done".into())?.is_truthy() {
+            return Ok(Ok(body));
         }
-        body.extend_from_slice(&chunk);
+        let chunk = js_sys::Uint8Array::new(&js_sys::Reflect::get(&read, &"value".into())?);
+        let end = body.len() + chunk.length() as usize;
+        if end > limit {
+            // Cancelled, and the cancel awaited, before the answer: the runtime must not be
+            // left reading a body nobody will consume.
+            let _ = JsFuture::from(reader.cancel()).await;
+            return too_large(format!("request body is over {end} bytes (read so far)"));
+        }
+        let start = body.len();
+        body.resize(end, 0);
+        chunk.copy_to(&mut body[start..]);
     }
-    Ok(Ok(body))
 }
 
 /// One JSON endpoint: size check, parse (errors name the field), load the engine, answer.
 async fn answer<Q, A: Serialize>(
-    mut req: Request,
+    req: Request,
     env: &Env,
     parse: fn(&[u8]) -> std::result::Result<Q, RequestError>,
     run: fn(&Engine, &Q) -> std::result::Result<A, RequestError>,
 ) -> Result<Response> {
-    let body = match read_body(&mut req, MAX_REQUEST_BYTES).await? {
+    let body = match read_body(&req, MAX_REQUEST_BYTES).await? {
         Ok(body) => body,
         Err(message) => return error_response(413, "body_too_large", None, &message),
     };
