@@ -1,4 +1,4 @@
-//! Hex digests: the one hex encoder of the trainer, and the SHA-256 fingerprints that records,
+//! Hex digests: the one hex encoder (the engine's), and the SHA-256 fingerprints that records,
 //! bundles and run folders carry.
 
 use std::path::Path;
@@ -6,15 +6,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-/// Lower-case hex, two digits a byte.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(2 * bytes.len());
-    for b in bytes {
-        write!(out, "{b:02x}").expect("writing to a String");
-    }
-    out
-}
+/// Lower-case hex, two digits a byte: the engine's encoder, so a digest reads the same in a
+/// bundle's manifest and in a run record.
+pub use edgerec::training::hex;
 
 /// The SHA-256 of `bytes`, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -4,7 +4,7 @@
 //! `session_blend`, `transformer`, `text_index`). Serving front ends use the crate root only.
 
 pub use crate::bundle::{
-    Bundle, BundleSigner, BundleWriter, FLAG_SIGNED, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    hex, Bundle, BundleSigner, BundleWriter, FLAG_SIGNED, FORMAT_VERSION, HEADER_LEN, MAGIC,
     SIGNATURE_BLOCK_LEN, SIGNATURE_CONTEXT, SIGNATURE_MAGIC, TRAILER_LEN,
 };
 pub use crate::catalog::{CatalogEntry, CATEGORY_SEPARATOR, NO_CATEGORY};
