@@ -940,7 +940,8 @@ pub struct DecidedItem {
     pub id: String,
     /// 1 = first.
     pub position: usize,
-    /// The slot objective's score (after boosts); 0 for a pin.
+    /// The slot objective's value: the p(click) proxy 1 / (1 + rank in the engine's ranking),
+    /// times price × margin rate for `margin`, times the boosts that applied; 0 for a pin.
     pub score: f64,
     /// The probability that this policy puts this item at this position, given the earlier
     /// positions (1 for a pin).

@@ -484,4 +484,6 @@ fn unknown_item(position: usize, id: &str) -> IgnoredItem {
 }
 
 #[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
 mod tests;

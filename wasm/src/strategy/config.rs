@@ -39,10 +39,13 @@
 //! variants = [{ name = "six", share = 0.5, overrides = { home_top = { size = 6 } } }]
 //! ```
 //!
-//! Objectives: `clicks` orders by the engine's ranking score; `purchases` and `margin` need
-//! p(purchase), which only a transformer bundle's conversion heads give. In this slice the
-//! ranking score stands in for it on every bundle (`purchases` then orders as `clicks`, and
-//! `margin` orders by max(score, 0) × price × `margin_rate`, items without a price scoring 0).
+//! Objectives: a slot orders its candidates by a value built on a p(click) proxy, the engine's
+//! own ranking order 1 / (1 + rank) (the ranking's raw scores are on no common scale: weights,
+//! logits, placeholders for the popularity fill). `clicks` uses the proxy; `purchases` and
+//! `margin` need p(purchase), which only a transformer bundle's conversion heads give: in this
+//! slice the proxy stands in for it on every bundle, so `purchases` orders as `clicks`, and
+//! `margin` orders by proxy × price × `margin_rate` (0 for an item without a price). Boosts
+//! multiply the value.
 //!
 //! Experiments: `share`s are fractions of the non-holdout traffic, each in (0, 1], summing to at
 //! most 1; when they sum to less, the rest gets the base strategy as an implicit variant named

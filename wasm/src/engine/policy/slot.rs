@@ -55,18 +55,23 @@ impl SlotPolicy<'_> {
         (c != NO_CATEGORY).then_some(c)
     }
 
-    /// The objective's value of a ranked item and the boosts that applied to it.
-    fn value(&self, s: &ScoredItem) -> (f64, Vec<String>) {
-        let base = f64::from(s.score);
+    /// The objective's value of the item at `rank` (0 = best) of the engine's ranking, and the
+    /// boosts that applied to it. The ranking's scores are not on one scale (co-visitation
+    /// weights, transformer logits, negative placeholders for the popularity fill), so the
+    /// p(click) proxy is the ranking's order, 1 / (1 + rank): positive, in (0, 1], and
+    /// decreasing. `margin` multiplies it by price × margin rate (0 without a price), and
+    /// each matching boost by its factor.
+    fn value(&self, rank: usize, item: u32) -> (f64, Vec<String>) {
+        let proxy = 1.0 / (1.0 + rank as f64);
         let mut value = match self.objective {
-            Objective::Clicks | Objective::Purchases => base,
+            Objective::Clicks | Objective::Purchases => proxy,
             Objective::Margin => {
-                let price = self.catalog.and_then(|c| c.price(s.index));
-                price.map_or(0.0, |p| base.max(0.0) * f64::from(p) * self.margin_rate)
+                let price = self.catalog.and_then(|c| c.price(item));
+                price.map_or(0.0, |p| proxy * f64::from(p) * self.margin_rate)
             }
         };
         let mut rules = Vec::new();
-        if let Some(c) = self.category(s.index) {
+        if let Some(c) = self.category(item) {
             for (name, mask, factor) in &self.boosts {
                 if mask[c as usize] {
                     value *= factor;
@@ -81,8 +86,9 @@ impl SlotPolicy<'_> {
     pub fn place(&self, ranked: Vec<ScoredItem>, rng: &mut DecisionRng) -> Vec<Placed> {
         let mut remaining: Vec<(ScoredItem, f64, Vec<String>)> = ranked
             .into_iter()
-            .map(|s| {
-                let (v, rules) = self.value(&s);
+            .enumerate()
+            .map(|(rank, s)| {
+                let (v, rules) = self.value(rank, s.index);
                 (s, v, rules)
             })
             .collect();
