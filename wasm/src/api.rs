@@ -838,6 +838,158 @@ pub struct ItemInfo {
     pub available: Option<bool>,
 }
 
+/// Most slots one decision may fill.
+pub const MAX_DECIDE_SLOTS: usize = 10;
+
+/// `Engine::decide`: fill the page's `slots` (names declared by the strategy file) for a
+/// session, as `recommend` takes it (`history` or `events`, or neither for a new visitor).
+///
+/// `seed` makes the decision's random draws (exploration, offers) reproducible: the same
+/// request, state, strategy and seed give the same decision. Without it the seed is the stable
+/// hash of the request itself (its canonical JSON), so an identical request is decided
+/// identically; a front end that wants fresh exploration per page view passes a fresh seed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<Event>>,
+    /// The slots to fill, in page order (earlier slots take items first).
+    pub slots: Vec<String>,
+    /// The user id: experiment bucketing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The offer learners' segment (e.g. `mobile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+}
+
+impl DecideRequest {
+    /// Parses and validates a JSON request body, naming the field at fault on error.
+    pub fn from_json(body: &[u8]) -> Result<Self, RequestError> {
+        let request: Self = parse_object(
+            body,
+            "{\"history\": [\"123\"], \"slots\": [\"home_top\"], \"user\": \"u1\"}",
+        )?;
+        request.validate()?;
+        Ok(request)
+    }
+
+    /// The session as (item id, event type), oldest first.
+    pub fn session(&self) -> Vec<(&str, EventType)> {
+        session_entries(&self.history, &self.events)
+    }
+
+    pub fn validate(&self) -> Result<(), RequestError> {
+        check_session(&self.history, &self.events, false, self.context.as_ref())?;
+        check_slot_and_context(None, self.context.as_ref())?;
+        if self.slots.is_empty() || self.slots.len() > MAX_DECIDE_SLOTS {
+            return Err(invalid(
+                "slots",
+                format!(
+                    "has {} names; give 1 to {MAX_DECIDE_SLOTS}",
+                    self.slots.len()
+                ),
+            ));
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            check_name(&format!("slots[{i}]"), slot)?;
+            if self.slots[..i].contains(slot) {
+                return Err(invalid(
+                    format!("slots[{i}]"),
+                    format!("`{slot}` is listed twice"),
+                ));
+            }
+        }
+        if let Some(user) = &self.user {
+            if user.is_empty() || user.len() > MAX_NAME_BYTES {
+                return Err(invalid(
+                    "user",
+                    format!("must be 1 to {MAX_NAME_BYTES} bytes long"),
+                ));
+            }
+        }
+        if let Some(segment) = &self.segment {
+            check_name("segment", segment)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why one decided item is where it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionExplanation {
+    /// The signal that proposed it; absent for a pin (placed by the strategy, not a signal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Source>,
+    /// The session items behind the signal, strongest first.
+    pub because: Vec<Contribution>,
+    /// The rules that moved it: `pinned`, `boosted:<category>`, `capped` (a better item was
+    /// left out by the category cap), `explored` (drawn by exploration, not the best remaining).
+    pub rules: Vec<String>,
+}
+
+/// One item of a decided slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecidedItem {
+    pub id: String,
+    /// 1 = first.
+    pub position: usize,
+    /// The slot objective's value: the p(click) proxy 1 / (1 + rank in the engine's ranking),
+    /// times price × margin rate for `margin`, times the boosts that applied; 0 for a pin.
+    pub score: f64,
+    /// The probability that this policy puts this item at this position, given the earlier
+    /// positions (1 for a pin).
+    pub propensity: f64,
+    pub explanation: DecisionExplanation,
+}
+
+/// The offer chosen for a slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferDecision {
+    pub group: String,
+    pub arm: String,
+    /// The probability the learner chose this arm.
+    pub propensity: f64,
+}
+
+/// One filled slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotDecision {
+    pub slot: String,
+    pub items: Vec<DecidedItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferDecision>,
+}
+
+/// `Engine::decide`'s answer: what to show in each slot, and everything an outcome log and an
+/// off-policy evaluation need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Stable hex id: a hash of the seed, the request, the strategy version and the bundle.
+    pub decision_id: String,
+    pub strategy_version: String,
+    /// The bundle's `payload_sha256`.
+    pub bundle: String,
+    /// The experiment arm (a variant or `holdout`); absent without an experiment or a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// The seed the draws used (given or derived from the request).
+    pub seed: u64,
+    pub slots: Vec<SlotDecision>,
+    /// Session items the model does not know.
+    pub ignored: Vec<IgnoredItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,10 @@
 //! learners that choose among arms with an exploration floor and log exact propensities
 //! ([`Thompson`], [`LinUcb`]), their mergeable versioned state ([`StrategyState`]: integer
 //! sufficient statistics, so replicas merge exactly), and experiments with stable bucketing and
-//! always-valid inference ([`Experiment`], [`ExperimentSummary`]).
+//! always-valid inference ([`Experiment`], [`ExperimentSummary`]). On top of it, decisions:
+//! a strategy file ([`Strategy`], [`StrategyConfig`]: slots, business rules, offers,
+//! exploration, an experiment) and [`Engine::decide`], which fills a page's slots with logged
+//! propensities, and [`Engine::update`], which learns from the outcomes.
 
 mod api;
 // The trainer's side of this module is used only with `training`.
@@ -63,10 +66,11 @@ mod text_index;
 pub mod training;
 
 pub use api::{
-    Context, Contribution, Device, EmbedRequest, EmbedResponse, Event, EventType, Explanation,
-    Filters, IgnoredItem, ItemInfo, PredictRequest, PredictResponse, Prediction, PriceRange,
-    RecommendRequest, RecommendResponse, RecommendedItem, SimilarItem, SimilarRequest,
-    SimilarResponse, Source, MAX_EMBED_TEXTS, MAX_EXCLUDE, MAX_EXPLAIN, MAX_FILTER_CATEGORIES,
+    Context, Contribution, DecideRequest, DecidedItem, Decision, DecisionExplanation, Device,
+    EmbedRequest, EmbedResponse, Event, EventType, Explanation, Filters, IgnoredItem, ItemInfo,
+    OfferDecision, PredictRequest, PredictResponse, Prediction, PriceRange, RecommendRequest,
+    RecommendResponse, RecommendedItem, SimilarItem, SimilarRequest, SimilarResponse, SlotDecision,
+    Source, MAX_DECIDE_SLOTS, MAX_EMBED_TEXTS, MAX_EXCLUDE, MAX_EXPLAIN, MAX_FILTER_CATEGORIES,
     MAX_HISTORY, MAX_K, MAX_NAME_BYTES, MAX_REQUEST_BYTES, MAX_TEXT_BYTES,
 };
 pub use bundle::{Manifest, ModelKind, SectionEntry, TrustedKey};
@@ -79,9 +83,11 @@ pub use model::Compute;
 pub use model::{EmbedError, TextEmbedder};
 pub use session::Session;
 pub use strategy::{
-    stable_hash64, ArmCounts, Assignment, BetaPrior, Choice, DecisionRng, Experiment,
-    ExperimentConfig, ExperimentStats, ExperimentSummary, LinUcb, LinUcbConfig, LinearArmStats,
-    LinearStats, StrategyError, StrategyState, Thompson, ThompsonConfig, ThompsonStats,
-    VariantCounts, VariantShare, VariantSummary, Verdict, HOLDOUT, MAX_DIM, MAX_FEATURE_ABS,
-    MAX_REWARD_ABS, STATE_VERSION,
+    stable_hash64, ArmCounts, Assignment, BetaPrior, Boost, Choice, DecisionRng, Experiment,
+    ExperimentConfig, ExperimentSpec, ExperimentStats, ExperimentSummary, Exploration,
+    LearnerConfig, LearnerKind, LinUcb, LinUcbConfig, LinearArmStats, LinearStats, Objective,
+    OfferGroup, Outcome, OutcomeEvent, Pin, SlotConfig, SlotOverride, Strategy, StrategyConfig,
+    StrategyError, StrategyState, Thompson, ThompsonConfig, ThompsonStats, UpdateReport,
+    VariantCounts, VariantShare, VariantSpec, VariantSummary, Verdict, CONTROL, HOLDOUT, MAX_DIM,
+    MAX_FEATURE_ABS, MAX_POOL, MAX_REWARD_ABS, MAX_SLOT_SIZE, STATE_VERSION,
 };

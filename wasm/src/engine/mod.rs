@@ -10,10 +10,15 @@
 //!         ─> explanations                         (explain.rs, each ranker's `because`)
 //! ```
 //!
+//! `decide` (decide.rs) runs the same pipeline once per slot of a page, with the strategy
+//! file's slot as the policy (policy/slot.rs: rules, exploration, propensities) and an offer
+//! learner after it.
+//!
 //! Which sources and scorers a bundle uses is its model kind's [`rankers`] file; every kind
 //! shares one [`ItemTable`].
 
 mod candidates;
+mod decide;
 mod explain;
 mod items;
 mod policy;
@@ -478,5 +483,7 @@ fn unknown_item(position: usize, id: &str) -> IgnoredItem {
     }
 }
 
+#[cfg(test)]
+mod decide_tests;
 #[cfg(test)]
 mod tests;

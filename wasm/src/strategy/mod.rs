@@ -9,17 +9,27 @@
 //! - [`state`]: [`StrategyState`], the learners' sufficient statistics and the experiment
 //!   counters as integers, so merging replicas is exact integer addition.
 //! - [`experiment`]: deterministic bucketing and an mSPRT on the difference of conversion rates.
+//! - [`config`]: the strategy file (slots, rules, offers, exploration, experiment) and
+//!   [`Strategy`], the validated file the engine decides with (`Engine::decide`).
+//! - [`outcome`]: `Strategy::update`, outcomes joined to decisions within the attribution window.
 //!
 //! Every learner's `choose` returns the distribution it actually sampled from, mixed with uniform
 //! by an exploration floor ε, so every eligible arm's logged propensity is at least ε / |arms|.
 
+mod config;
 mod error;
 mod experiment;
 mod linear;
+mod outcome;
 mod rng;
 mod state;
 mod thompson;
 
+pub use config::{
+    Boost, ExperimentSpec, Exploration, LearnerConfig, LearnerKind, Objective, OfferGroup, Pin,
+    SlotConfig, SlotOverride, Strategy, StrategyConfig, VariantSpec, CONTROL, MAX_POOL,
+    MAX_SLOT_SIZE,
+};
 pub use error::StrategyError;
 pub use experiment::{
     Assignment, Experiment, ExperimentConfig, ExperimentStats, ExperimentSummary, VariantCounts,
@@ -28,6 +38,7 @@ pub use experiment::{
 pub use linear::{
     LinUcb, LinUcbConfig, LinearArmStats, LinearStats, MAX_DIM, MAX_FEATURE_ABS, MAX_REWARD_ABS,
 };
+pub use outcome::{Outcome, OutcomeEvent, UpdateReport};
 pub use rng::{stable_hash64, DecisionRng};
 pub use state::{StrategyState, STATE_VERSION};
 pub use thompson::{ArmCounts, BetaPrior, Thompson, ThompsonConfig, ThompsonStats};

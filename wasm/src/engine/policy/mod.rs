@@ -1,12 +1,14 @@
 //! Policy stage: what may be shown and in which order, after candidates and scoring.
 //!
-//! Today the request's filters are the only policy; business rules, promotions, bandits and
-//! experiments join here as further implementations, each one file and one entry in the list
-//! the engine applies ([`Policies`]).
+//! The request's filters ([`Filters`]) and a decision's slot ([`SlotPolicy`]: the strategy
+//! file's filters, "not already on this page", pins, boosts, category caps and exploration);
+//! further rules join here, each one file.
 
 mod filters;
+mod slot;
 
 pub(crate) use filters::Filters;
+pub(crate) use slot::SlotPolicy;
 
 use crate::covisit::ScoredItem;
 
