@@ -199,6 +199,19 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> RequestError
     }
 }
 
+/// The key a field-level serde error is about: its path ends at the struct or table holding the
+/// field (`.` at the top), so `name` is joined on unless the path already ends with it. One
+/// function for requests, strategy files and strategy state.
+pub(crate) fn field_path(path: &str, name: &str) -> String {
+    if path == "." {
+        name.to_string()
+    } else if path == name || path.ends_with(&format!(".{name}")) {
+        path.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
 /// serde_json's syntax errors, with the ones that do not say what is wrong explained: a `\u`
 /// escape of half a UTF-16 surrogate pair reads as "unexpected end of hex escape".
 fn explain_syntax_error(message: String) -> String {
@@ -258,16 +271,7 @@ fn parse_object<T: DeserializeOwned>(
             .next()
             .unwrap_or(&message)
             .to_string();
-        // The path of a field-level error ends at the struct holding it (`.` at the top).
-        let join = |name: &str| {
-            if path == "." {
-                name.to_string()
-            } else if path == name || path.ends_with(&format!(".{name}")) {
-                path.clone()
-            } else {
-                format!("{path}.{name}")
-            }
-        };
+        let join = |name: &str| field_path(&path, name);
         if let Some(rest) = message.strip_prefix("unknown field `") {
             let (name, tail) = rest.split_once('`').unwrap_or((rest, ""));
             let expected = tail

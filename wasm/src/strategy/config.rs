@@ -313,13 +313,7 @@ fn from_serde(path: String, message: String) -> StrategyError {
             if p.starts_with("unknown variant") {
                 return None; // the path already names the key whose value is bad
             }
-            Some(if path == "." {
-                name.to_string()
-            } else if path == name || path.ends_with(&format!(".{name}")) {
-                path.clone()
-            } else {
-                format!("{path}.{name}")
-            })
+            Some(crate::api::field_path(&path, name))
         })
         .unwrap_or(path);
     bad(field, message)

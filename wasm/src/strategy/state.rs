@@ -223,15 +223,7 @@ impl StrategyState {
                 .iter()
                 .find_map(|p| message.strip_prefix(p))
                 .and_then(|rest| rest.split_once('`'))
-                .map(|(name, _)| {
-                    if path == "." {
-                        name.to_string()
-                    } else if path == name || path.ends_with(&format!(".{name}")) {
-                        path.clone()
-                    } else {
-                        format!("{path}.{name}")
-                    }
-                })
+                .map(|(name, _)| crate::api::field_path(&path, name))
                 .unwrap_or(path);
             invalid(field, message)
         })?;
