@@ -99,36 +99,35 @@ test("a body over the limit without a Content-Length is refused as soon as it pa
   // A chunked body declares no length: the worker must stop reading at the limit (it used to read
   // the whole body first, so one large upload could fill the isolate's 128 MB). The client here
   // sends 128 KiB and never ends the body: only a worker that stops at the limit answers at all.
-  const socket = net.connect(port, "127.0.0.1");
-  const answer = new Promise((resolve, reject) => {
-    let data = "";
-    socket.on("data", (d) => {
-      data += d;
-      if (data.includes("body_too_large")) resolve(data);
-    });
-    socket.on("error", reject);
-    const timer = setTimeout(() => reject(new Error(`no answer in 20 s; got: ${data.slice(0, 200)}`)), 20_000);
-    timer.unref();
-  });
-  socket.write(
-    "POST /v1/recommend HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-      "Transfer-Encoding: chunked\r\n\r\n",
-  );
-  const chunk = " ".repeat(16 * 1024);
-  for (let i = 0; i < 8; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+  // Its own `wrangler dev`: after an upload cut off like this, the dev proxy in front of the worker
+  // (not the worker) keeps piping the body and restarts the runtime ("Can't read from request
+  // stream after response has been sent"), which would disturb the other tests.
+  const own = await startWorker(port + 5);
+  const socket = net.connect(port + 5, "127.0.0.1");
   try {
+    const answer = new Promise((resolve, reject) => {
+      let data = "";
+      socket.on("data", (d) => {
+        data += d;
+        if (data.includes("body_too_large")) resolve(data);
+      });
+      socket.on("error", reject);
+      const timer = setTimeout(() => reject(new Error(`no answer in 20 s; got: ${data.slice(0, 200)}`)), 20_000);
+      timer.unref();
+    });
+    socket.write(
+      "POST /v1/recommend HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+        "Transfer-Encoding: chunked\r\n\r\n",
+    );
+    const chunk = " ".repeat(16 * 1024);
+    for (let i = 0; i < 8; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
     const response = await answer;
     assert.match(response, /^HTTP\/1\.1 413/);
     assert.match(response, /limit is 65536 bytes/);
   } finally {
     socket.destroy();
+    own.stop();
   }
-  // wrangler dev's proxy (not the worker) keeps piping the cut-off upload after the answer and
-  // restarts the runtime ("Can't read from request stream after response has been sent", then
-  // "Your worker restarted mid-request"); GET is retried through a restart, so wait for health.
-  assert.equal((await fetch(`${base}/v1/health`)).status, 200);
-  const ok = await post({ history: ["21115"], k: 3 });
-  assert.equal(ok.status, 200);
 });
 
 test("the demo page and the browser engine are served", async () => {
