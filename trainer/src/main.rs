@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use edgerec_trainer::commands::{
     baselines, cold_start, covisit, embed, evaluate, hybrid, inspect, keygen, ope, predict,
-    prepare, purchase, quantize, recommend, report, sign, text, text_bundle, train,
+    prepare, purchase, quantize, recommend, report, sign, strategy, text, text_bundle, train,
 };
 
 #[global_allocator]
@@ -67,6 +67,8 @@ enum Command {
     /// Quantize a trained transformer run by one or more policies (f32, q8, q4, ... or a policy
     /// file) into bundles, load each back as the edge does and compare sizes and test quality.
     Quantize(quantize::QuantizeArgs),
+    /// Strategy files (slots, offers, exploration, experiments): `strategy check FILE`.
+    Strategy(strategy::StrategyArgs),
     /// Make an Ed25519 key pair for signing bundles: `<out>.key` (secret) and `<out>.pub`.
     Keygen(keygen::KeygenArgs),
     /// Sign an existing (unsigned) bundle with a secret key from `keygen`.
@@ -126,6 +128,7 @@ fn run(command: Command) -> Result<()> {
         Command::Text(args) => text::run(args),
         Command::TextBundle(args) => text_bundle::run(args),
         Command::Ope(args) => ope::run(args),
+        Command::Strategy(args) => strategy::run(args),
         Command::Report(args) => report::run(args),
     }
 }

@@ -27,6 +27,7 @@ pub mod quantize;
 pub mod recommend;
 pub mod report;
 pub mod sign;
+pub mod strategy;
 pub mod text;
 pub mod text_bundle;
 pub mod train;
