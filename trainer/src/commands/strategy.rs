@@ -53,9 +53,12 @@ fn check(args: &CheckArgs) -> Result<()> {
     println!("{file}: strategy `{}` is valid", config.version);
     for (name, slot) in &config.slots {
         let offers = slot.offers.as_deref().unwrap_or("none");
+        // The objective as the file spells it (`clicks`, `purchases`, `margin`).
+        let objective = serde_json::to_value(slot.objective)?;
+        let objective = objective.as_str().unwrap_or_default();
         println!(
-            "  slot {name}: {} items by {:?}, offers {offers}",
-            slot.size, slot.objective
+            "  slot {name}: {} items by {objective}, offers {offers}",
+            slot.size
         );
     }
     for (name, group) in &config.offers {
