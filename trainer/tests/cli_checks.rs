@@ -3,23 +3,20 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-/// Runs `edgerec-train` from the repository root; returns its output and how long it took.
-fn cli(args: &[&str]) -> (Output, Duration) {
-    let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_edgerec-train"))
+/// Runs `edgerec-train` from the repository root.
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edgerec-train"))
         .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
         .args(args)
         .output()
-        .unwrap();
-    (out, started.elapsed())
+        .unwrap()
 }
 
-/// The command fails within seconds (no data read, no epoch trained) with `needles` in its
-/// error message.
+/// The command fails with `needles` in its error message (the callers check that it left
+/// nothing behind: it failed before any work).
 fn fails_at_once(args: &[&str], needles: &[&str]) {
-    let (out, took) = cli(args);
+    let out = cli(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} succeeded: {stderr}");
     for needle in needles {
@@ -28,7 +25,6 @@ fn fails_at_once(args: &[&str], needles: &[&str]) {
             "{args:?}: no `{needle}` in {stderr}"
         );
     }
-    assert!(took < Duration::from_secs(20), "{args:?} took {took:?}");
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -176,7 +172,7 @@ fn other_commands_check_their_flags_first() {
 #[test]
 fn the_example_strategy_serves_with_the_sample_catalog_and_bad_keys_are_named() {
     let bundle = temp("rees46.bundle");
-    let (out, _) = cli(&[
+    let out = cli(&[
         "-q",
         "covisit",
         "--mapping",
@@ -194,7 +190,7 @@ fn the_example_strategy_serves_with_the_sample_catalog_and_bad_keys_are_named() 
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let (out, _) = cli(&[
+    let out = cli(&[
         "strategy",
         "check",
         "configs/strategy.toml",
@@ -230,7 +226,7 @@ fn the_example_strategy_serves_with_the_sample_catalog_and_bad_keys_are_named() 
     ] {
         let file = temp("bad.toml");
         std::fs::write(&file, bad).unwrap();
-        let (out, _) = cli(&["strategy", "check", file.to_str().unwrap()]);
+        let out = cli(&["strategy", "check", file.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "accepted: {needle}");
         assert!(stderr.contains(needle), "no `{needle}` in {stderr}");
@@ -243,13 +239,13 @@ fn the_example_strategy_serves_with_the_sample_catalog_and_bad_keys_are_named() 
         example.replace("electronics.audio.headphone", "garden.hoses"),
     )
     .unwrap();
-    let (out, _) = cli(&["strategy", "check", file.to_str().unwrap()]);
+    let out = cli(&["strategy", "check", file.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (out, _) = cli(&[
+    let out = cli(&[
         "strategy",
         "check",
         file.to_str().unwrap(),
