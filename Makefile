@@ -12,6 +12,9 @@ SHARED ?= ../shared/data
 PORT ?= 8787
 BUNDLE := build/site/models/model.bundle
 export WRANGLER_SEND_METRICS := false
+# wrangler dev would fetch the `Request.cf` placeholder from the internet and print two stack
+# traces when it cannot (the worker does not read `request.cf`).
+export CLOUDFLARE_CF_FETCH_ENABLED := false
 # worker-build must not download anything: hand it local tools.
 export WASM_BINDGEN_BIN = $(shell command -v wasm-bindgen)
 export ESBUILD_BIN = $(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild

@@ -76,7 +76,8 @@ export async function startWorker(port, { args = [], anyStatus = false } = {}) {
   const wrangler = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn", ...args], {
     cwd: root,
     detached: true, // its own process group, so the whole tree stops with it
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    // Offline: no metrics, and no fetch of the `Request.cf` placeholder (it printed two stack traces).
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
@@ -89,7 +90,7 @@ export async function startWorker(port, { args = [], anyStatus = false } = {}) {
     if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
     try {
       const res = await fetch(`${base}/v1/health`);
-      if (res.ok || anyStatus) return { base, stop };
+      if (res.ok || anyStatus) return { base, stop, log: () => log };
     } catch {
       // not listening yet
     }

@@ -27,6 +27,12 @@ const post = async (body, headers = {}) => {
   return { status: res.status, type: res.headers.get("content-type"), body: await res.json() };
 };
 
+test("wrangler dev starts offline without stack traces", () => {
+  const log = worker.log();
+  assert.doesNotMatch(log, /\n\s+at /, log);
+  assert.doesNotMatch(log, /Unable to fetch/, log);
+});
+
 test("health names the loaded model", async () => {
   const res = await fetch(`${base}/v1/health`);
   const body = await res.json();
