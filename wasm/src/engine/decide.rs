@@ -27,7 +27,7 @@ use crate::strategy::{
     StrategyState, UpdateReport, HOLDOUT,
 };
 
-use super::policy::{Filters, SlotPolicy};
+use super::policy::{category_mask, Filters, SlotPolicy};
 use super::query::Query;
 use super::Engine;
 
@@ -145,15 +145,7 @@ impl Engine {
                         message: "this model bundle has no catalog (categories)".into(),
                     });
                 };
-                let mask = catalog.matching_categories(&b.category).ok_or_else(|| {
-                    RequestError::UnknownValue {
-                        field,
-                        message: format!(
-                            "`{}` is not a category of this catalog, nor a level above one",
-                            b.category
-                        ),
-                    }
-                })?;
+                let mask = category_mask(catalog, &b.category, || field)?;
                 boosts.push((b.category.clone(), mask, b.factor));
             }
             if slot.objective == Objective::Margin && catalog.is_none() {
@@ -195,7 +187,7 @@ impl Engine {
                 on_page[p.item as usize] = true;
                 let explanation = match p.scored {
                     Some(s) => {
-                        let e = self.recommended_item(&session, s, &id_at).explanation;
+                        let e = self.explanation(&session, &s, &id_at);
                         DecisionExplanation {
                             signal: Some(e.signal),
                             because: e.because,

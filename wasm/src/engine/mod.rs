@@ -248,13 +248,28 @@ impl Engine {
         Ok(policy.arrange(ranked, query.k))
     }
 
-    /// One answered item with its explanation: the session items behind its signal.
+    /// One answered item with its explanation.
     fn recommended_item<'r>(
         &self,
         session: &[(u32, f32)],
         s: ScoredItem,
         id_at: &impl Fn(usize) -> &'r str,
     ) -> RecommendedItem {
+        RecommendedItem {
+            id: self.items.id(s.index).to_string(),
+            score: s.score,
+            source: s.source,
+            explanation: self.explanation(session, &s, id_at),
+        }
+    }
+
+    /// Why an item was proposed: its signal and the session items behind it.
+    fn explanation<'r>(
+        &self,
+        session: &[(u32, f32)],
+        s: &ScoredItem,
+        id_at: &impl Fn(usize) -> &'r str,
+    ) -> Explanation {
         let because = match s.source {
             Source::Covisit | Source::Model => self.ranker.because(session, s.index),
             Source::Text => match &self.text {
@@ -263,21 +278,16 @@ impl Engine {
             },
             Source::Popular => Vec::new(),
         };
-        RecommendedItem {
-            id: self.items.id(s.index).to_string(),
-            score: s.score,
-            source: s.source,
-            explanation: Explanation {
-                signal: s.source,
-                because: because
-                    .into_iter()
-                    .map(|(at, contribution)| Contribution {
-                        id: id_at(at).to_string(),
-                        contribution,
-                    })
-                    .collect(),
-                popularity_rank: s.popularity_rank,
-            },
+        Explanation {
+            signal: s.source,
+            because: because
+                .into_iter()
+                .map(|(at, contribution)| Contribution {
+                    id: id_at(at).to_string(),
+                    contribution,
+                })
+                .collect(),
+            popularity_rank: s.popularity_rank,
         }
     }
 

@@ -14,13 +14,14 @@ pub(crate) struct SessionKnnSource<'v> {
 }
 
 impl SessionKnnSource<'_> {
-    /// The neighbours' votes for a session, only for items `keep` admits.
+    /// The neighbours' votes for a session's items, only for items `keep` admits.
     pub fn votes(
         knn: &crate::session_knn::SessionKnn,
-        query: &Query<'_>,
+        history: &[u32],
+        include_seen: bool,
         keep: &Keep<'_>,
     ) -> Votes {
-        knn.scores(&query.history(), query.include_seen)
+        knn.scores(history, include_seen)
             .into_iter()
             .filter(|&(j, _)| keep(j))
             .collect()

@@ -71,14 +71,7 @@ impl<'a> Filters<'a> {
         if let (Some(names), Some(catalog)) = (&f.categories, catalog) {
             let mut mask = vec![false; catalog.categories().len()];
             for (i, name) in names.iter().enumerate() {
-                let Some(matching) = catalog.matching_categories(name) else {
-                    return Err(RequestError::UnknownValue {
-                        field: format!("filters.categories[{i}]"),
-                        message: format!(
-                            "`{name}` is not a category of this catalog, nor a level above one"
-                        ),
-                    });
-                };
+                let matching = category_mask(catalog, name, || format!("filters.categories[{i}]"))?;
                 for (m, hit) in mask.iter_mut().zip(matching) {
                     *m |= hit;
                 }
@@ -99,4 +92,20 @@ impl<'a> Filters<'a> {
             available_only: f.available_only,
         })
     }
+}
+
+/// The catalog's categories at or below `name` (a mask over `Catalog::categories`): what a
+/// category filter and a strategy's boost both select. A name the catalog does not have, at
+/// any level, is `unknown_value` at `field`.
+pub(crate) fn category_mask(
+    catalog: &Catalog,
+    name: &str,
+    field: impl FnOnce() -> String,
+) -> Result<Vec<bool>, RequestError> {
+    catalog
+        .matching_categories(name)
+        .ok_or_else(|| RequestError::UnknownValue {
+            field: field(),
+            message: format!("`{name}` is not a category of this catalog, nor a level above one"),
+        })
 }

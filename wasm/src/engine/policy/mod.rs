@@ -7,7 +7,7 @@
 mod filters;
 mod slot;
 
-pub(crate) use filters::Filters;
+pub(crate) use filters::{category_mask, Filters};
 pub(crate) use slot::SlotPolicy;
 
 use crate::covisit::ScoredItem;

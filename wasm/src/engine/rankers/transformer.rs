@@ -52,8 +52,10 @@ impl std::fmt::Debug for TransformerRanker {
     }
 }
 
-/// One request's transformer inputs: the session's state and the neighbours' votes.
+/// One request's transformer inputs, computed once: the session's items, its state and the
+/// neighbours' votes.
 struct Prepared {
+    history: Vec<u32>,
     state: Vec<f32>,
     votes: Votes,
 }
@@ -109,17 +111,22 @@ impl TransformerRanker {
     }
 
     fn prepare(&self, query: &Query<'_>, keep: &Keep<'_>) -> Result<Prepared, RequestError> {
+        let history = query.history();
         let state = self
             .model
-            .query(&query.history())
+            .query(&history)
             .map_err(|e| RequestError::Internal {
                 message: e.to_string(),
             })?;
         let votes = match &self.blend {
-            Some((knn, _)) => SessionKnnSource::votes(knn, query, keep),
+            Some((knn, _)) => SessionKnnSource::votes(knn, &history, query.include_seen, keep),
             None => Vec::new(),
         };
-        Ok(Prepared { state, votes })
+        Ok(Prepared {
+            history,
+            state,
+            votes,
+        })
     }
 
     /// Every source's candidates, once each, with their exact transformer scores.
@@ -179,7 +186,7 @@ impl TransformerRanker {
         Some(BlendInputs::new(
             &candidates,
             &prepared.votes,
-            &query.history(),
+            &prepared.history,
             blend.vote_exponent,
         ))
     }
@@ -207,11 +214,10 @@ impl Ranker for TransformerRanker {
         let prepared = self.prepare(query, keep)?;
         let mut scored = self.candidates(query, &prepared, shared, keep);
         if let Some((_, blend)) = &self.blend {
-            let history = query.history();
             scored = Blend {
                 blend,
                 votes: &prepared.votes,
-                history: &history,
+                history: &prepared.history,
             }
             .score(scored);
         }
